@@ -1,0 +1,1 @@
+"""Keep Going: a chat companion for people who stepped away from therapy."""

@@ -1,0 +1,1 @@
+"""Platform adapters: each maps its platform's updates to `Incoming` and sends `Outgoing` back."""

@@ -1,0 +1,196 @@
+"""`keepgoing check`: prove every template renders in every locale and fits every platform's limits.
+
+Renders each template with worst-case sample values (every reason recognised, the longest note, each
+country's helplines), escaped for each platform, and checks lengths, labels, button payloads, and that
+every template the code names exists.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError
+
+from bot.domain import Flow, Markup, Person, Rhythm, Schedule, TargetKind, UserKey
+from bot.engine import reflection
+from bot.engine.conversation import NOTE_LIMIT
+from bot.engine.say import FLOW_VERSION, Say
+from bot.safety import ResourceBook
+from bot.templates import DEFAULT_LOCALE, Templates
+
+LIMITS = {Markup.HTML: 4096, Markup.MARKDOWN: 2000, Markup.PLAIN: 4096}
+LABEL_LIMIT = 80  # Discord button labels
+TELEGRAM_CALLBACK_BYTES = 64
+DISCORD_CUSTOM_ID = 100
+DISCORD_PREFIX_ALLOWANCE = 8  # room for the adapter's own prefix on custom_id
+PACKAGE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Report:
+    problems: list[str]
+    rendered: int = 0
+
+    def fail(self, text: str) -> None:
+        self.problems.append(text)
+
+
+def sample_person() -> Person:
+    now = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
+    answers = dict.fromkeys(reflection.REASONS, "partly")
+    return Person(
+        key=UserKey("telegram", "1" * 20),
+        chat_id="1" * 20,
+        locale="en",
+        flow=Flow(version=FLOW_VERSION, step=reflection.DONE_STEP, ending="ran_out", answers=answers),
+        created_at=now,
+        last_seen_at=now,
+        country="GB",
+        youth=True,
+        consented_at=now,
+        plan_at=now,
+        note="W" * NOTE_LIMIT,
+    )
+
+
+def sample_schedule() -> Schedule:
+    return Schedule(
+        platform="telegram",
+        target_kind=TargetKind.PERSON,
+        target_id="1" * 20,
+        chat_id="1" * 20,
+        rhythm=Rhythm.FEW_WEEKLY,
+        local_time="18:30",
+        timezone="America/Argentina/ComodRivadavia",
+        next_due_at=datetime(2026, 1, 2, tzinfo=UTC),
+    )
+
+
+def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
+    """Worst-case values for every variable any template uses, once per country's helplines."""
+    person = sample_person()
+    plan_full = reflection.plan_values(person)
+    for country in [*book.countries(), None]:
+        for flag in (True, False):
+            yield {
+                **plan_full,
+                "unsure": list(reflection.REASONS) if flag else [],
+                "valid_ending": flag,
+                "resources": book.for_person(country, "en", "INTL", youth=flag),
+                "person": person,
+                "answers": dict(person.flow.answers),
+                "ending": "therapist_ended" if flag else "",
+                "schedule": sample_schedule() if flag else None,
+                "retention_days": 36500,
+                "number": 6,
+                "total": 6,
+                "country": "NZ" if flag else "",
+                "category": "suicidal_ideation",
+                "started": flag,
+                "resumable": flag,
+                "has_plan": flag,
+                "long": flag,
+                "limit": NOTE_LIMIT,
+                "note": "W" * NOTE_LIMIT if flag else "",
+                "count": 99,
+                "link": "https://t.me/" + "k" * 32 + "?start=" + "x" * 64,
+            }
+
+
+def named_templates() -> set[str]:
+    """Template names written as literals in the code (first argument of say/Say/notice)."""
+    names: set[str] = set()
+    for path in PACKAGE.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not node.args:
+                continue
+            func = node.func
+            called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            first = node.args[0]
+            if called in {"say", "Say", "notice"} and isinstance(first, ast.Constant):
+                names.add(str(first.value))
+    return names
+
+
+def all_buttons() -> list[Say]:
+    """Every question's buttons, to check payload sizes and labels."""
+    return [reflection.question(step) for step in reflection.QUESTION_STEPS]
+
+
+def check_templates(templates: Templates, book: ResourceBook, report: Report) -> None:
+    english = set(templates.template_names(DEFAULT_LOCALE))
+    for locale in templates.locales:
+        own = set(templates.template_names(locale))
+        for extra in sorted(own - english):
+            report.fail(f"{locale}/{extra}: no English original")
+        for name in sorted(english):
+            if name.startswith("partials/"):
+                continue
+            for values in variants(book):
+                for markup, limit in LIMITS.items():
+                    try:
+                        text = templates.render(name, locale, markup, **values)
+                    except (TemplateError, KeyError, AttributeError, TypeError) as error:
+                        report.fail(f"{locale}/{name}: does not render: {error}")
+                        break
+                    report.rendered += 1
+                    if not text.strip():
+                        report.fail(f"{locale}/{name}: renders empty")
+                    if len(text) > limit:
+                        report.fail(f"{locale}/{name}: {len(text)} characters for {markup.value}")
+                else:
+                    continue
+                break
+        for key in templates.label_keys(DEFAULT_LOCALE):
+            label = templates.label(key, locale)
+            if not label or len(label) > LABEL_LIMIT:
+                report.fail(f"{locale} label {key}: must be 1-{LABEL_LIMIT} characters")
+
+
+def check_code_references(templates: Templates, report: Report) -> None:
+    english = set(templates.template_names(DEFAULT_LOCALE))
+    for name in sorted(named_templates() - english):
+        report.fail(f"the code names template {name!r}, which does not exist")
+    labels = set(templates.label_keys(DEFAULT_LOCALE))
+    for say in all_buttons():
+        if say.template not in english:
+            report.fail(f"question template {say.template!r} does not exist")
+        for choice in say.choices():
+            if choice.label not in labels:
+                report.fail(f"button label {choice.label!r} does not exist")
+            size = len(choice.payload.encode())
+            if size > TELEGRAM_CALLBACK_BYTES:
+                report.fail(f"payload {choice.payload!r} is {size} bytes (Telegram allows 64)")
+            if len(choice.payload) + DISCORD_PREFIX_ALLOWANCE > DISCORD_CUSTOM_ID:
+                report.fail(f"payload {choice.payload!r} leaves no room in a Discord custom_id")
+    for path in PACKAGE.rglob("*.py"):
+        for match in re.finditer(r'Choice\("([a-z_A-Z]+)"', path.read_text(encoding="utf-8")):
+            if match.group(1) not in labels:
+                report.fail(f"{path.name}: label {match.group(1)!r} does not exist")
+
+
+def run_check(root: Path | None = None) -> int:
+    """Print a one-line verdict (and each problem); exit status 1 on any problem."""
+    templates = Templates(root) if root else Templates()
+    book = ResourceBook.load()
+    report = Report(problems=[])
+    check_templates(templates, book, report)
+    check_code_references(templates, report)
+    for problem in report.problems:
+        print(f"check: {problem}", file=sys.stderr)
+    if report.problems:
+        print(f"check: {len(report.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(
+        f"check: ok: {report.rendered} renderings of "
+        f"{len(templates.template_names())} templates in {len(templates.locales)} locale(s)"
+    )
+    return 0

@@ -1,0 +1,72 @@
+"""The `keepgoing` command: run the bot, chat in the console, check the templates."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import ConfigError, Settings
+from bot.logs import setup_logging
+from bot.store import StoreError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="keepgoing", description="Keep Going chat companion")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the configured platforms (the console chat when none is)")
+    chat = sub.add_parser("chat", help="chat in this terminal (reads stdin line by line)")
+    chat.add_argument("--user", default="local", help="act as another person (default: local)")
+    chat.add_argument("--db", type=Path, help="use another SQLite database file")
+    chat.add_argument("--locale", default="en", help="the language to chat in (default: en)")
+    sub.add_parser("check", help="render every template in every locale and check platform limits")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"keepgoing: {error}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level if args.command != "chat" else "WARNING", settings.secrets)
+    if args.command == "check":
+        from bot.check import run_check
+
+        return run_check()
+    if args.command == "chat" and args.db is not None:
+        settings = replace(settings, database_url=f"sqlite:///{args.db}")
+    try:
+        if args.command == "chat" or not (settings.telegram_token or settings.discord_token):
+            return asyncio.run(
+                _chat(
+                    settings,
+                    args.user if args.command == "chat" else "local",
+                    getattr(args, "locale", "en"),
+                )
+            )
+        from bot.runner import run_platforms
+
+        return asyncio.run(run_platforms(settings))
+    except StoreError as error:
+        print(f"keepgoing: cannot use the database: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _chat(settings: Settings, user: str, locale: str) -> int:
+    from bot.adapters.console import ConsoleAdapter
+    from bot.app import running_engine
+
+    async with running_engine(settings) as engine:
+        await ConsoleAdapter(engine, user_id=user, locale=locale).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

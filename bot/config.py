@@ -1,0 +1,69 @@
+"""Settings from the environment (and a `.env` file): every knob an operator can turn, in one place."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def _int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite:///keepgoing.db"
+    default_country: str = "US"
+    retention_days: int = 365
+    log_level: str = "INFO"
+    telegram_token: str = ""
+    telegram_api_url: str = ""
+    telegram_webhook_url: str = ""
+    telegram_webhook_secret: str = ""
+    telegram_listen_host: str = "0.0.0.0"
+    telegram_listen_port: int = 8080
+    discord_token: str = ""
+    discord_api_url: str = ""
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
+        """Read settings; a `.env` file in the working directory fills what the environment lacks."""
+        if env is None:
+            load_dotenv(dotenv or Path.cwd() / ".env", override=False)
+            env = dict(os.environ)
+        country = env.get("DEFAULT_COUNTRY", "US").strip().upper() or "US"
+        retention = _int(env, "RETENTION_DAYS", 365)
+        if retention < 1:
+            raise ConfigError("RETENTION_DAYS must be at least 1")
+        return cls(
+            database_url=env.get("DATABASE_URL", "").strip() or cls.database_url,
+            default_country=country,
+            retention_days=retention,
+            log_level=env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO",
+            telegram_token=env.get("TELEGRAM_TOKEN", "").strip(),
+            telegram_api_url=env.get("TELEGRAM_API_URL", "").strip().rstrip("/"),
+            telegram_webhook_url=env.get("TELEGRAM_WEBHOOK_URL", "").strip(),
+            telegram_webhook_secret=env.get("TELEGRAM_WEBHOOK_SECRET", "").strip(),
+            telegram_listen_host=env.get("TELEGRAM_LISTEN_HOST", "0.0.0.0").strip() or "0.0.0.0",
+            telegram_listen_port=_int(env, "PORT", _int(env, "TELEGRAM_LISTEN_PORT", 8080)),
+            discord_token=env.get("DISCORD_TOKEN", "").strip(),
+            discord_api_url=env.get("DISCORD_API_URL", "").strip().rstrip("/"),
+        )
+
+    @property
+    def secrets(self) -> list[str]:
+        """Values that must never reach a log line."""
+        return [s for s in (self.telegram_token, self.discord_token, self.telegram_webhook_secret) if s]

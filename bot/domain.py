@@ -1,0 +1,194 @@
+"""The vocabulary every layer shares: who is talking, what came in, what goes out, what is stored.
+
+Nothing here does I/O or knows a platform library. Engine, store and adapters all speak these types.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+
+class Markup(StrEnum):
+    """How a platform wants text escaped."""
+
+    PLAIN = "plain"
+    HTML = "html"
+    MARKDOWN = "markdown"
+
+
+@dataclass(frozen=True)
+class UserKey:
+    """A person, as one platform identifies them."""
+
+    platform: str
+    user_id: str
+
+    def __str__(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Who:
+    """The person and the chat a message came from (and where replies go)."""
+
+    platform: str
+    user_id: str
+    chat_id: str
+
+    @property
+    def key(self) -> UserKey:
+        return UserKey(self.platform, self.user_id)
+
+
+class Kind(StrEnum):
+    TEXT = "text"
+    BUTTON = "button"
+    COMMAND = "command"
+    UNSUPPORTED = "unsupported"  # a photo, sticker, voice note, file, location, edit…
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One thing a person did: text, a button, a command, or something we can't read."""
+
+    who: Who
+    kind: Kind
+    text: str = ""  # free text (never stored, never logged)
+    command: str = ""  # command name without the slash, lower case
+    args: str = ""  # text after the command (e.g. a deep-link payload)
+    payload: str = ""  # opaque button token
+    locale: str = "en"
+    private: bool = True  # False in a group or public channel
+    update_key: str | None = None  # the platform's delivery id, for at-most-once handling
+
+
+@dataclass(frozen=True)
+class Button:
+    label: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file to send where the platform takes files (the /mydata export)."""
+
+    filename: str
+    content: bytes
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One rendered reply: escaped text for the target, buttons in rows, and where it may be shown."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    private: bool = True
+    attachment: Attachment | None = None
+
+    @property
+    def payloads(self) -> list[str]:
+        return [b.payload for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True)
+class Flow:
+    """Where a person is in the conversation. Stored as JSON; `version` lets us recover from old shapes."""
+
+    version: int
+    step: str = "new"
+    ending: str | None = None
+    answers: dict[str, str] = field(default_factory=dict)
+    history: tuple[str, ...] = ()
+    paused_step: str | None = None  # the step a crisis reply interrupted
+    previous_tail: str = ""  # last few normalised words of the previous message (crisis split detection)
+    tail_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "step": self.step,
+            "ending": self.ending,
+            "answers": dict(self.answers),
+            "history": list(self.history),
+            "paused_step": self.paused_step,
+            "previous_tail": self.previous_tail,
+            "tail_at": self.tail_at.isoformat() if self.tail_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Flow:
+        tail_at = data.get("tail_at")
+        return cls(
+            version=int(data.get("version", 0)),
+            step=str(data.get("step", "new")),
+            ending=data.get("ending"),
+            answers={str(k): str(v) for k, v in (data.get("answers") or {}).items()},
+            history=tuple(data.get("history") or ()),
+            paused_step=data.get("paused_step"),
+            previous_tail=str(data.get("previous_tail") or ""),
+            tail_at=datetime.fromisoformat(tail_at) if tail_at else None,
+        )
+
+
+@dataclass(frozen=True)
+class Person:
+    """Everything stored about one person, except their nudge schedules."""
+
+    key: UserKey
+    chat_id: str
+    locale: str
+    flow: Flow
+    created_at: datetime
+    last_seen_at: datetime
+    country: str | None = None
+    youth: bool = False
+    consented_at: datetime | None = None
+    plan_at: datetime | None = None
+    note: str | None = None
+
+
+class Rhythm(StrEnum):
+    DAILY = "daily"
+    FEW_WEEKLY = "few_weekly"  # Monday, Wednesday, Friday
+    WEEKLY = "weekly"
+    TAPERING = "tapering"  # daily for a week, then a few times a week, then weekly
+
+
+class TargetKind(StrEnum):
+    PERSON = "person"
+    CHANNEL = "channel"
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A nudge schedule: a person's encouragement, or a community channel's weekly post."""
+
+    platform: str
+    target_kind: TargetKind
+    target_id: str  # user id for a person, channel id for a channel
+    chat_id: str
+    rhythm: Rhythm
+    local_time: str  # "HH:MM"
+    timezone: str  # IANA name
+    next_due_at: datetime | None  # UTC; None while paused indefinitely
+    quiet_start: str = "21:00"
+    quiet_end: str = "09:00"
+    locale: str = "en"
+    created_at: datetime | None = None
+    paused_until: datetime | None = None
+    unanswered: int = 0
+    sent_count: int = 0
+    recent_templates: tuple[str, ...] = ()
+    milestone: str | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True)
+class UserData:
+    """A person's record plus their own nudge schedule: what one turn loads and saves."""
+
+    person: Person | None = None
+    schedule: Schedule | None = None

@@ -1,0 +1,543 @@
+"""One step of the conversation: (what is stored, what came in) -> (what to store, what to say).
+
+Pure: no I/O and no clock of its own, so every path can be tested turn by turn. The safety check runs
+first on every piece of free text, whatever step the person is in.
+"""
+
+from __future__ import annotations
+
+import json
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.domain import Flow, Incoming, Kind, Person, UserData
+from bot.engine import reflection as r
+from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
+from bot.safety import CrisisDetector, ResourceBook, Signal
+
+TAIL_TTL = timedelta(minutes=10)  # how long the last words of a message help spot a split crisis
+NOTE_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a step may consult besides the stored data: time, locale, safety data, settings."""
+
+    now: datetime
+    locale: str
+    detector: CrisisDetector
+    resources: ResourceBook
+    default_country: str
+    retention_days: int
+    label_text: Callable[[str], str]  # label key -> its text in this locale
+
+
+@dataclass(frozen=True)
+class Step:
+    data: UserData
+    says: list[Say]
+    forget: bool = False
+
+
+def clean_text(text: str) -> str:
+    """Drop control and format characters (keeping new lines) so nothing odd reaches templates."""
+    kept = (ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in {"Cc", "Cs", "Co", "Cn"})
+    return "".join(kept).strip()
+
+
+def step(data: UserData, event: Incoming, ctx: Context) -> Step:
+    """Handle one incoming event."""
+    return _Turn(data, event, ctx).run()
+
+
+class _Turn:
+    def __init__(self, data: UserData, event: Incoming, ctx: Context) -> None:
+        self.data = data
+        self.person = data.person
+        self.event = event
+        self.ctx = ctx
+        self.says: list[Say] = []
+        self.forget = False
+
+    # ---- plumbing -------------------------------------------------------------------------------
+    def run(self) -> Step:
+        if self.person is not None:
+            self._upgrade_flow()
+            self.person = replace(
+                self.person,
+                last_seen_at=self.ctx.now,
+                locale=self.ctx.locale,
+                chat_id=self.event.who.chat_id,
+            )
+        text = clean_text(self.event.text if self.event.kind is Kind.TEXT else self.event.args)
+        if text and self._safety(text):
+            return self._result()
+        handler = {
+            Kind.COMMAND: self._command,
+            Kind.BUTTON: self._button,
+            Kind.TEXT: self._text,
+            Kind.UNSUPPORTED: self._unsupported,
+        }[self.event.kind]
+        handler(text)
+        return self._result()
+
+    def _result(self) -> Step:
+        if self.forget:
+            return Step(UserData(), self.says, forget=True)
+        return Step(replace(self.data, person=self.person), self.says)
+
+    @property
+    def flow(self) -> Flow:
+        assert self.person is not None
+        return self.person.flow
+
+    def _set_flow(self, flow: Flow) -> None:
+        assert self.person is not None
+        self.person = replace(self.person, flow=flow)
+
+    def say(self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), **values: Any) -> None:
+        self.says.append(Say(template, values=values, buttons=buttons))
+
+    def _upgrade_flow(self) -> None:
+        """A state saved by an older version: keep the answers, pick up at a step that still exists."""
+        flow = self.flow
+        if flow.version == FLOW_VERSION:
+            return
+        answers = {k: v for k, v in flow.answers.items() if k in r.REASONS and v in r.ANSWERS}
+        known = r.is_question(flow.step) or flow.step in (r.DONE_STEP, r.PAUSED_STEP)
+        step_ = flow.step if known else r.PAUSED_STEP
+        paused = (
+            flow.step
+            if known
+            else next((s for s in r.REASON_STEPS if s.split(":")[1] not in answers), r.ENDING_STEP)
+        )
+        self._set_flow(
+            Flow(
+                version=FLOW_VERSION,
+                step=step_,
+                ending=flow.ending if flow.ending in r.ENDINGS else None,
+                answers=answers,
+                paused_step=paused if step_ == r.PAUSED_STEP else None,
+            )
+        )
+        if not known:
+            self.say("state_upgraded")
+
+    def restate(self) -> None:
+        """Say again what we are waiting for, so nobody is left at a dead end."""
+        if self.person is None:
+            self.say("start_hint")
+            return
+        step_ = self.flow.step
+        if r.is_question(step_):
+            self.says.append(r.question(step_))
+        elif step_ == r.CRISIS_STEP:
+            self._crisis_check()
+        elif step_ == r.PAUSED_STEP:
+            self.say("paused_hint", resumable=r.is_question(self.flow.paused_step))
+        else:
+            self.say("nothing_pending", has_plan=self.person.plan_at is not None)
+
+    def _resources(self, youth: bool = False) -> dict[str, Any]:
+        person = self.person
+        found = self.ctx.resources.for_person(
+            person.country if person else None,
+            self.event.locale,
+            self.ctx.default_country,
+            youth=youth or bool(person and person.youth),
+        )
+        return {"resources": found}
+
+    # ---- safety ---------------------------------------------------------------------------------
+    def _safety(self, text: str) -> bool:
+        """Check free text for crisis signs; answer with resources at once. True when it did."""
+        detector = self.ctx.detector
+        previous = ""
+        if self.person is not None:
+            flow = self.flow
+            if flow.tail_at and self.ctx.now - flow.tail_at <= TAIL_TTL:
+                previous = flow.previous_tail
+            self._set_flow(replace(flow, previous_tail=detector.tail(text), tail_at=self.ctx.now))
+        minor = detector.states_minor(text)
+        if minor and self.person is not None:
+            self.person = replace(self.person, youth=True)
+        signal = detector.detect(text, previous)
+        if signal is None:
+            if minor:
+                self.say("youth_note", **self._resources(youth=True))
+            return False
+        self._crisis(signal, youth=minor)
+        return True
+
+    def _crisis(self, signal: Signal, *, youth: bool) -> None:
+        if self.person is not None:
+            flow = self.flow
+            paused = flow.paused_step if flow.step == r.CRISIS_STEP else flow.step
+            self._set_flow(replace(flow, step=r.CRISIS_STEP, paused_step=paused))
+        self.say(
+            "crisis",
+            buttons=self._crisis_buttons(),
+            category=signal.category,
+            **self._resources(youth=youth),
+        )
+
+    def _crisis_buttons(self) -> tuple[tuple[Choice, ...], ...]:
+        return (
+            (Choice("safe_now", payload(ANY_STEP, "safe")),),
+            (Choice("not_safe", payload(ANY_STEP, "not_safe")),),
+        )
+
+    def _crisis_check(self) -> None:
+        self.say("crisis_check", buttons=self._crisis_buttons())
+
+    # ---- commands -------------------------------------------------------------------------------
+    def _command(self, args: str) -> None:
+        handlers: dict[str, Callable[[str], None]] = {
+            "start": self._start,
+            "help": lambda _: self.say("help", **self._resources()),
+            "privacy": lambda _: self.say("privacy", retention_days=self.ctx.retention_days),
+            "plan": self._show_plan,
+            "cancel": self._cancel,
+            "restart": self._restart,
+            "mydata": self._mydata,
+            "forget": self._forget_ask,
+            "country": self._country_ask,
+            "note": self._note,
+        }
+        handler = handlers.get(self.event.command)
+        if handler is None:
+            self.say("unknown_command")
+            self.restate()
+        else:
+            handler(args)
+
+    def _start(self, _args: str) -> None:
+        person = self.person
+        if person is None:
+            self._welcome()
+            return
+        flow = person.flow
+        resumable = flow.step if r.is_question(flow.step) else flow.paused_step
+        if r.is_question(resumable):
+            self.say(
+                "welcome_back",
+                buttons=(
+                    (Choice("carry_on", payload(ANY_STEP, "resume")),),
+                    (Choice("start_over", payload(ANY_STEP, "start_over")),),
+                ),
+            )
+        elif person.plan_at is not None:
+            self.say("welcome_back_done")
+        else:
+            self._set_flow(r.fresh_flow(flow))
+            self.restate()
+
+    def _welcome(self) -> None:
+        self.say(
+            "welcome",
+            buttons=(
+                (Choice("consent_yes", payload(ANY_STEP, "consent")),),
+                (Choice("what_stored", payload(ANY_STEP, "privacy")),),
+            ),
+        )
+
+    def _show_plan(self, _args: str) -> None:
+        if self.person is None or self.person.plan_at is None:
+            self.say("no_plan", started=self.person is not None)
+            return
+        self.says.extend(r.plan(self.person))
+
+    def _cancel(self, _args: str) -> None:
+        if self.person is None or not r.is_question(self.flow.step):
+            self.say("nothing_to_cancel", started=self.person is not None)
+            return
+        self._set_flow(replace(self.flow, step=r.PAUSED_STEP, paused_step=self.flow.step))
+        self.say("paused")
+
+    def _restart(self, _args: str) -> None:
+        if self.person is None:
+            self._welcome()
+            return
+        self.person = replace(self.person, plan_at=None, flow=r.fresh_flow(self.flow))
+        self.say("restarting")
+        self.restate()
+
+    def _mydata(self, _args: str) -> None:
+        if self.person is None and self.data.schedule is None:
+            self.say("mydata_empty")
+            return
+        export = export_json(replace(self.data, person=self.person))
+        person = self.person
+        self.says.append(
+            Say(
+                "mydata",
+                values={
+                    "person": person,
+                    "answers": dict(person.flow.answers) if person else {},
+                    "ending": person.flow.ending if person else None,
+                    "schedule": self.data.schedule,
+                    "retention_days": self.ctx.retention_days,
+                },
+                attachment=("keepgoing-my-data.json", export),
+            )
+        )
+
+    def _forget_ask(self, _args: str) -> None:
+        if self.person is None and self.data.schedule is None:
+            self.say("forget_nothing")
+            return
+        self.say(
+            "forget_confirm",
+            buttons=(
+                (Choice("forget_yes", payload(ANY_STEP, "forget_yes")),),
+                (Choice("forget_no", payload(ANY_STEP, "forget_no")),),
+            ),
+        )
+
+    def _country_ask(self, _args: str) -> None:
+        if self.person is None:
+            self.say("start_hint")
+            return
+        self.says.append(r.question(r.COUNTRY_STEP))
+
+    def _note(self, args: str) -> None:
+        if self.person is None:
+            self.say("start_hint")
+            return
+        if not args:
+            self.say("note_show", note=self.person.note or "")
+        elif args.casefold() == self.ctx.label_text("note_clear_word").casefold():
+            self.person = replace(self.person, note=None)
+            self.say("note_cleared")
+        elif len(args) > NOTE_LIMIT:
+            self.say("note_too_long", limit=NOTE_LIMIT)
+        else:
+            self.person = replace(self.person, note=args)
+            self.say("note_saved")
+
+    # ---- buttons --------------------------------------------------------------------------------
+    def _button(self, _text: str) -> None:
+        parsed = parse_payload(self.event.payload)
+        if parsed is None or parsed[0] != FLOW_VERSION:
+            self.say("stale_button")
+            self.restate()
+            return
+        _, step_, value = parsed
+        if step_ == ANY_STEP:
+            self._global_button(value)
+        elif self.person is None or step_ != self.flow.step:
+            self.say("stale_button")
+            self.restate()
+        else:
+            self._answer(step_, value)
+
+    def _global_button(self, value: str) -> None:
+        action, _, arg = value.partition(".")
+        if action == "consent":
+            self._consent()
+        elif action == "privacy":
+            self.say("privacy", retention_days=self.ctx.retention_days)
+            if self.person is None:
+                self._welcome()
+        elif action == "forget_yes":
+            self.forget = self.person is not None or self.data.schedule is not None
+            self.say("forgotten" if self.forget else "forget_nothing")
+        elif action == "forget_no":
+            self.say("forget_kept")
+            self.restate()
+        elif action == "safe":
+            self._safe()
+        elif action == "not_safe":
+            self.say("crisis_emergency", buttons=self._crisis_buttons()[:1], **self._resources())
+        elif self.person is None:
+            self.say("start_hint")
+        elif action == "country":
+            self._country(arg)
+        elif action == "resume":
+            self._resume()
+        elif action == "start_over":
+            self._restart("")
+        elif action == "not_now":
+            self._not_now()
+        else:
+            self.say("stale_button")
+            self.restate()
+
+    def _consent(self) -> None:
+        if self.person is not None:
+            self.say("already_started")
+            self.restate()
+            return
+        who, now = self.event.who, self.ctx.now
+        self.person = Person(
+            key=who.key,
+            chat_id=who.chat_id,
+            locale=self.ctx.locale,
+            flow=Flow(version=FLOW_VERSION, step=r.COUNTRY_STEP),
+            created_at=now,
+            last_seen_at=now,
+            consented_at=now,
+        )
+        self.say("consent_thanks")
+        self.restate()
+
+    def _country(self, code: str) -> None:
+        assert self.person is not None
+        known = code in r.COUNTRIES
+        self.person = replace(self.person, country=code if known else None)
+        self.say("country_set", country=code if known else "")
+        if self.flow.step == r.COUNTRY_STEP:
+            self._set_flow(r.advance(self.flow, r.ENDING_STEP))
+        self.restate()
+
+    def _safe(self) -> None:
+        if self.person is None or self.flow.step != r.CRISIS_STEP:
+            self.say("crisis_safe", resumable=False)
+            return
+        resumable = r.is_question(self.flow.paused_step)
+        self.say(
+            "crisis_safe",
+            resumable=resumable,
+            buttons=(
+                (
+                    (Choice("carry_on", payload(ANY_STEP, "resume")),),
+                    (Choice("not_now", payload(ANY_STEP, "not_now")),),
+                )
+                if resumable
+                else ()
+            ),
+        )
+        if not resumable:
+            self._set_flow(replace(self.flow, step=self.flow.paused_step or r.DONE_STEP, paused_step=None))
+
+    def _resume(self) -> None:
+        flow = self.flow
+        target = flow.step if r.is_question(flow.step) else flow.paused_step
+        if r.is_question(target):
+            self._set_flow(replace(flow, step=target, paused_step=None))  # type: ignore[arg-type]
+        self.restate()
+
+    def _not_now(self) -> None:
+        flow = self.flow
+        if flow.step == r.CRISIS_STEP:
+            self._set_flow(replace(flow, step=r.PAUSED_STEP))
+        self.say("paused")
+
+    def _answer(self, step_: str, value: str) -> None:
+        flow = self.flow
+        if value == "back":
+            self._set_flow(r.go_back(flow))
+        elif value == "stop":
+            self._set_flow(replace(flow, step=r.PAUSED_STEP, paused_step=step_))
+            self.say("paused")
+            return
+        elif step_ == r.ENDING_STEP and (value in r.ENDINGS or value == "skip"):
+            flow = replace(flow, ending=value if value in r.ENDINGS else None)
+            self._set_flow(r.advance(flow, r.after_ending(flow)))
+            if flow.ending in r.VALID_ENDINGS:
+                self.say("ending_respected")
+        elif step_ == r.ENDING_VALID_STEP and value in ("look", "plan"):
+            if value == "plan":
+                self._finish()
+                return
+            self._set_flow(r.advance(flow, r.REASON_STEPS[0]))
+        elif step_ in r.REASON_STEPS and (value in r.ANSWERS or value == "skip"):
+            reason = step_.split(":", 1)[1]
+            answers = {k: v for k, v in flow.answers.items() if k != reason}
+            if value != "skip":
+                answers[reason] = value
+            flow = replace(flow, answers=answers)
+            nxt = r.after_reason(step_)
+            if nxt is None:
+                self._set_flow(flow)
+                self._finish()
+                return
+            self._set_flow(r.advance(flow, nxt))
+        else:
+            self.say("stale_button")
+        self.restate()
+
+    def _finish(self) -> None:
+        assert self.person is not None
+        self.person = r.finish(self.person, self.ctx.now)
+        self.say("plan_ready")
+        self.says.extend(r.plan(self.person))
+
+    # ---- free text and the rest -----------------------------------------------------------------
+    def _text(self, text: str) -> None:
+        if not text:
+            self.say("empty_message")
+            self.restate()
+            return
+        choice = self._match_choice(text)
+        if choice is not None:
+            self.event = replace(self.event, kind=Kind.BUTTON, payload=choice.payload)
+            self._button("")
+            return
+        if self.person is None:
+            self.say("start_hint")
+            return
+        self.say("text_not_expected", long=len(text) > 1000)
+        self.restate()
+
+    def _match_choice(self, text: str) -> Choice | None:
+        """Typing a button's label works like pressing it."""
+        wanted = text.casefold().strip(" .!")
+        offered: list[Choice] = []
+        if self.person is None:
+            offered = [Choice("consent_yes", payload(ANY_STEP, "consent"))]
+        elif r.is_question(self.flow.step):
+            offered = r.question(self.flow.step).choices()
+        elif self.flow.step == r.CRISIS_STEP:
+            offered = [c for row in self._crisis_buttons() for c in row]
+        for choice in offered:
+            if self.ctx.label_text(choice.label).casefold().strip(" .!") == wanted:
+                return choice
+        return None
+
+    def _unsupported(self, _text: str) -> None:
+        self.say("unsupported")
+        self.restate()
+
+
+def export_json(data: UserData) -> bytes:
+    """Everything stored about a person, as JSON (the /mydata file)."""
+    out: dict[str, Any] = {}
+    if data.person is not None:
+        p = data.person
+        out["person"] = {
+            "platform": p.key.platform,
+            "user_id": p.key.user_id,
+            "chat_id": p.chat_id,
+            "locale": p.locale,
+            "country": p.country,
+            "under_18": p.youth,
+            "consented_at": _iso(p.consented_at),
+            "plan_made_at": _iso(p.plan_at),
+            "note": p.note,
+            "created_at": _iso(p.created_at),
+            "last_seen_at": _iso(p.last_seen_at),
+            "conversation": p.flow.to_json(),
+        }
+    if data.schedule is not None:
+        s = data.schedule
+        out["nudges"] = {
+            "rhythm": s.rhythm.value,
+            "local_time": s.local_time,
+            "timezone": s.timezone,
+            "quiet_hours": f"{s.quiet_start}-{s.quiet_end}",
+            "next_due_at": _iso(s.next_due_at),
+            "paused_until": _iso(s.paused_until),
+            "sent_count": s.sent_count,
+            "unanswered": s.unanswered,
+            "milestone": s.milestone,
+            "recent_messages": list(s.recent_templates),
+        }
+    return json.dumps(out, indent=2, ensure_ascii=False).encode()
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None

@@ -1,0 +1,122 @@
+"""The turn runner: load state, step the conversation, save, render the replies — in one transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bot.domain import Attachment, Button, Incoming, Markup, Outgoing, UserData
+from bot.engine.conversation import Context, Step, step
+from bot.engine.say import Say
+from bot.safety import CrisisDetector, ResourceBook
+from bot.store import Store, StoreError
+from bot.templates import Templates
+
+logger = logging.getLogger(__name__)
+
+MARKUP = {"telegram": Markup.HTML, "discord": Markup.MARKDOWN}
+
+
+def markup_for(platform: str) -> Markup:
+    return MARKUP.get(platform, Markup.PLAIN)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    default_country: str = "US"
+    retention_days: int = 365
+
+
+class Engine:
+    """The platform-neutral heart: every adapter hands it an `Incoming` and sends what it returns."""
+
+    def __init__(
+        self,
+        store: Store,
+        templates: Templates,
+        detector: CrisisDetector,
+        resources: ResourceBook,
+        settings: EngineSettings | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.store = store
+        self.templates = templates
+        self.detector = detector
+        self.resources = resources
+        self.settings = settings or EngineSettings()
+        self.clock = clock
+
+    async def handle(self, event: Incoming) -> list[Outgoing]:
+        """One turn. A redelivered update returns nothing; a store failure still answers kindly."""
+        ctx = self._context(event)
+        try:
+            async with self.store.turn(event.who.key, event.update_key) as turn:
+                if turn.duplicate:
+                    logger.info("duplicate update skipped platform=%s", event.who.platform)
+                    return []
+                result = step(turn.data, event, ctx)
+                if result.forget:
+                    await turn.forget()
+                elif result.data != turn.data and result.data.person is not None:
+                    await turn.save(result.data)
+        except StoreError as error:
+            logger.warning("turn not saved platform=%s: %s", event.who.platform, error)
+            result = self._without_store(event, ctx)
+        logger.info(
+            "turn platform=%s kind=%s replies=%d",
+            event.who.platform,
+            event.kind.value,
+            len(result.says),
+        )
+        return self.render(result.says, event.who.platform, ctx.locale)
+
+    def _without_store(self, event: Incoming, ctx: Context) -> Step:
+        """The database is locked or unwritable: still answer a crisis, otherwise say so kindly."""
+        result = step(UserData(), event, ctx)
+        if any(say.template == "crisis" for say in result.says):
+            return Step(UserData(), [s for s in result.says if s.template == "crisis"])
+        return Step(UserData(), [Say("store_unavailable")])
+
+    def _context(self, event: Incoming) -> Context:
+        locale = self.templates.locale_for(event.locale)
+        return Context(
+            now=self.clock(),
+            locale=locale,
+            detector=self.detector,
+            resources=self.resources,
+            default_country=self.settings.default_country,
+            retention_days=self.settings.retention_days,
+            label_text=lambda key: self.templates.label(key, locale),
+        )
+
+    def render(self, says: list[Say], platform: str, locale: str) -> list[Outgoing]:
+        """Turn unrendered replies into text and buttons for one platform."""
+        markup = markup_for(platform)
+        out = []
+        for say in says:
+            text = self.templates.render(say.template, locale, markup, **say.values)
+            buttons = tuple(
+                tuple(Button(self.templates.label(c.label, locale, **c.values), c.payload) for c in row)
+                for row in say.buttons
+            )
+            attachment = Attachment(*say.attachment) if say.attachment else None
+            out.append(Outgoing(text=text, buttons=buttons, attachment=attachment))
+        return out
+
+    def notice(self, template: str, platform: str, locale: str, **values: object) -> Outgoing:
+        """A message an adapter sends on its own (a group hint, closed DMs), from the templates."""
+        return self.render([Say(template, values=values)], platform, locale)[0]
+
+    async def expire_inactive(self) -> int:
+        """Erase people inactive for longer than the retention period."""
+        cutoff = self.clock() - timedelta(days=self.settings.retention_days)
+        removed = await self.store.expire_inactive(cutoff)
+        if removed:
+            logger.info("retention: erased %d inactive people", removed)
+        return removed

@@ -1,0 +1,140 @@
+"""The reflection: how therapy ended, the reasons it may have stalled, and the plan to try again.
+
+Pure data and functions: which step follows which, what each step asks, what the plan holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from bot.domain import Flow, Person
+from bot.engine.say import ANY_STEP, Choice, Say, payload
+
+COUNTRY_STEP = "country"
+ENDING_STEP = "ending"
+ENDING_VALID_STEP = "ending_valid"
+DONE_STEP = "done"
+PAUSED_STEP = "paused"
+CRISIS_STEP = "crisis"
+
+COUNTRIES = ("US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "MX", "IN")
+ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
+VALID_ENDINGS = ("felt_better", "on_my_own")  # endings to respect, not to fix
+REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
+ANSWERS = ("yes", "partly", "no", "unsure")
+RECOGNISED = ("yes", "partly")
+
+REASON_STEPS = tuple(f"reason:{r}" for r in REASONS)
+QUESTION_STEPS = (COUNTRY_STEP, ENDING_STEP, ENDING_VALID_STEP, *REASON_STEPS)
+
+
+def is_question(step: str | None) -> bool:
+    return step in QUESTION_STEPS
+
+
+def nav_row(step: str, *, back: bool = True, skip: bool = True) -> tuple[Choice, ...]:
+    row = []
+    if back:
+        row.append(Choice("back", payload(step, "back")))
+    if skip:
+        row.append(Choice("skip", payload(step, "skip")))
+    row.append(Choice("stop", payload(step, "stop")))
+    return tuple(row)
+
+
+def country_choices() -> tuple[tuple[Choice, ...], ...]:
+    buttons = [Choice(f"country_{c}", payload(ANY_STEP, f"country.{c}")) for c in COUNTRIES]
+    rows = [tuple(buttons[i : i + 3]) for i in range(0, len(buttons), 3)]
+    rows.append(
+        (
+            Choice("country_other", payload(ANY_STEP, "country.other")),
+            Choice("skip", payload(ANY_STEP, "country.skip")),
+        )
+    )
+    return tuple(rows)
+
+
+def question(step: str) -> Say:
+    """The question a step asks, with its buttons."""
+    if step == COUNTRY_STEP:
+        return Say("ask_country", buttons=country_choices())
+    if step == ENDING_STEP:
+        rows = tuple((Choice(f"ending_{e}", payload(step, e)),) for e in ENDINGS)
+        return Say("ask_ending", buttons=(*rows, nav_row(step)))
+    if step == ENDING_VALID_STEP:
+        return Say(
+            "ending_valid",
+            buttons=(
+                (Choice("look_through", payload(step, "look")),),
+                (Choice("straight_to_plan", payload(step, "plan")),),
+                nav_row(step, skip=False),
+            ),
+        )
+    if step in REASON_STEPS:
+        reason = step.split(":", 1)[1]
+        answers = [Choice(f"answer_{a}", payload(step, a)) for a in ANSWERS]
+        number = REASONS.index(reason) + 1
+        return Say(
+            f"reasons/{reason}",
+            values={"number": number, "total": len(REASONS)},
+            buttons=(tuple(answers[:2]), tuple(answers[2:]), nav_row(step)),
+        )
+    raise ValueError(f"{step} asks nothing")
+
+
+def advance(flow: Flow, to: str) -> Flow:
+    """Move forward, remembering where we were so Back can return."""
+    return replace(flow, step=to, history=(*flow.history, flow.step)[-20:])
+
+
+def after_ending(flow: Flow) -> str:
+    return ENDING_VALID_STEP if flow.ending in VALID_ENDINGS else REASON_STEPS[0]
+
+
+def after_reason(step: str) -> str | None:
+    index = REASON_STEPS.index(step)
+    return REASON_STEPS[index + 1] if index + 1 < len(REASON_STEPS) else None
+
+
+def go_back(flow: Flow) -> Flow:
+    """Return to the previous question; at the first question, stay."""
+    history = list(flow.history)
+    while history:
+        previous = history.pop()
+        if is_question(previous):
+            return replace(flow, step=previous, history=tuple(history))
+    return flow
+
+
+def fresh_flow(flow: Flow) -> Flow:
+    """A reflection started over: answers cleared, at the first question about therapy."""
+    return replace(flow, step=ENDING_STEP, ending=None, answers={}, history=(), paused_step=None)
+
+
+def plan_values(person: Person) -> dict[str, Any]:
+    answers = person.flow.answers
+    return {
+        "recognised": [r for r in REASONS if answers.get(r) in RECOGNISED],
+        "partly": [r for r in REASONS if answers.get(r) == "partly"],
+        "unsure": [r for r in REASONS if answers.get(r) == "unsure"],
+        "ending": person.flow.ending or "",
+        "valid_ending": person.flow.ending in VALID_ENDINGS,
+        "has_note": bool(person.note),
+        "note": person.note or "",
+    }
+
+
+def plan(person: Person) -> list[Say]:
+    """The plan to try again, in two short messages: what you found and next steps; questions to ask."""
+    values = plan_values(person)
+    return [Say("plan", values=values), Say("plan_questions", values=values)]
+
+
+def finish(person: Person, now: datetime) -> Person:
+    return replace(
+        person,
+        plan_at=now,
+        flow=replace(advance(person.flow, DONE_STEP), paused_step=None),
+    )

@@ -1,0 +1,103 @@
+"""Every sentence a person reads comes from `messages/<locale>/`: Jinja templates and button labels.
+
+Templates are plain text. The rendered text is escaped as a whole for its target (Telegram HTML,
+Discord markdown and mentions, plain console), so neither our words nor a person's own can inject
+markup or ping anyone. Missing values are errors (StrictUndefined).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import tomllib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+from bot.domain import Markup
+
+DEFAULT_LOCALE = "en"
+MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>\[\]#])")
+_MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(?=\d)")
+
+
+def escape(text: str, markup: Markup) -> str:
+    """Escape a whole rendered message for the platform that will show it."""
+    if markup is Markup.HTML:
+        return html.escape(text, quote=False)
+    if markup is Markup.MARKDOWN:
+        text = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+        return _MENTION.sub(lambda m: m.group(0)[0] + "\u200b" + m.group(0)[1:], text)
+    return text
+
+
+def base_locale(locale: str) -> str:
+    """'en-GB' / 'pt_BR' / 'ES' -> 'en' / 'pt' / 'es'."""
+    return re.split(r"[-_]", locale.strip() or DEFAULT_LOCALE)[0].lower()
+
+
+class Templates:
+    """Renders message templates and button labels for a locale, falling back to English."""
+
+    def __init__(self, root: Path = MESSAGES_DIR) -> None:
+        self.root = root
+        self.locales = sorted(d.name for d in root.iterdir() if d.is_dir() and (d / "labels.toml").is_file())
+        if DEFAULT_LOCALE not in self.locales:
+            raise FileNotFoundError(f"no {DEFAULT_LOCALE} messages under {root}")
+        self._labels = {
+            loc: tomllib.loads((root / loc / "labels.toml").read_text(encoding="utf-8"))
+            for loc in self.locales
+        }
+
+    def locale_for(self, locale: str) -> str:
+        """The supported locale closest to a platform's language code."""
+        base = base_locale(locale)
+        return base if base in self.locales else DEFAULT_LOCALE
+
+    @cache  # noqa: B019 - one environment per locale for the life of the process
+    def _env(self, locale: str) -> Environment:
+        loaders = [FileSystemLoader(self.root / locale)]
+        if locale != DEFAULT_LOCALE:
+            loaders.append(FileSystemLoader(self.root / DEFAULT_LOCALE))
+        env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=False,
+        )
+        env.globals["label"] = lambda key, **values: self.label(key, locale, **values)
+        return env
+
+    def render(self, name: str, locale: str, markup: Markup, **values: Any) -> str:
+        """Render `messages/<locale>/<name>.j2` and escape it for `markup`."""
+        loc = self.locale_for(locale)
+        text = self._env(loc).get_template(f"{name}.j2").render(**values)
+        return escape(_tidy(text), markup)
+
+    def label(self, key: str, locale: str, **values: Any) -> str:
+        """A button label from `labels.toml` (plain text: platforms show labels literally)."""
+        loc = self.locale_for(locale)
+        source = self._labels[loc].get(key, self._labels[DEFAULT_LOCALE].get(key))
+        if source is None:
+            raise KeyError(f"unknown label {key!r}")
+        return self._env(loc).from_string(source).render(**values).strip()
+
+    def template_names(self, locale: str = DEFAULT_LOCALE) -> list[str]:
+        """Every template name a locale defines (its own files only)."""
+        folder = self.root / locale
+        return sorted(str(p.relative_to(folder))[: -len(".j2")] for p in folder.rglob("*.j2"))
+
+    def label_keys(self, locale: str = DEFAULT_LOCALE) -> list[str]:
+        return sorted(self._labels[locale])
+
+
+def _tidy(text: str) -> str:
+    """Trim the edges and fold runs of blank lines that template logic leaves behind."""
+    text = "\n".join(line.rstrip() for line in text.strip().splitlines())
+    return re.sub(r"\n{3,}", "\n\n", text)
