@@ -140,6 +140,9 @@ class SQLiteStore:
         except sqlite3.Error as error:
             await self.close()
             raise _translate(error) from None
+        except BaseException:
+            await self.close()  # aiosqlite's thread would otherwise keep the process alive
+            raise
 
     async def close(self) -> None:
         if self._db is not None:

@@ -220,18 +220,16 @@ async def test_redelivered_update_is_handled_once(engine: Engine) -> None:
     assert await chat.press_payload(ireland, update_key="777") == []
 
 
-async def test_locked_database_gets_a_kind_reply_and_keeps_state(
-    tmp_path: Path, engine: Engine
-) -> None:
+async def test_locked_database_gets_a_kind_reply_and_keeps_state(tmp_path: Path, engine: Engine) -> None:
     chat = Chat(engine)
     await chat.send("/start")
     await chat.press("Yes, let's begin")
-    engine.store.busy_timeout_ms = 50  # type: ignore[attr-defined]
+    ireland = chat.button("Ireland").payload
     await engine.store.db.execute("PRAGMA busy_timeout = 50")  # type: ignore[attr-defined]
     other = sqlite3.connect(tmp_path / "test.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
     try:
-        await chat.press("Ireland")
+        await chat.press_payload(ireland)
         assert "couldn't save that just now" in chat.text
         await chat.send("I want to kill myself")
         assert "Are you safe right now?" in chat.text  # a crisis is answered even so
@@ -240,7 +238,7 @@ async def test_locked_database_gets_a_kind_reply_and_keeps_state(
         other.close()
     person = (await engine.store.load(chat.who.key)).person
     assert person is not None and person.flow.step == "country"
-    await chat.press("Ireland")
+    await chat.press_payload(ireland)
     assert "how your last therapy ended" in chat.text
 
 
@@ -270,4 +268,3 @@ async def test_every_question_button_payload_fits_telegram() -> None:
         for choice in say.choices():
             assert len(choice.payload.encode()) <= 64
     assert len(payload("reason:practical", "unsure").encode()) <= 64
-

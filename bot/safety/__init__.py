@@ -1,0 +1,25 @@
+"""Safety layer: crisis detection and crisis resources, checked before every flow step."""
+
+from __future__ import annotations
+
+from bot.safety.detector import CATEGORIES, CrisisDetector, PatternError, Signal, normalise
+from bot.safety.resources import (
+    INTL,
+    CrisisResources,
+    Resource,
+    ResourceBook,
+    ResourceError,
+)
+
+__all__ = [
+    "CATEGORIES",
+    "INTL",
+    "CrisisDetector",
+    "CrisisResources",
+    "PatternError",
+    "Resource",
+    "ResourceBook",
+    "ResourceError",
+    "Signal",
+    "normalise",
+]
