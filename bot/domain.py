@@ -102,9 +102,7 @@ class Flow:
     ending: str | None = None
     answers: dict[str, str] = field(default_factory=dict)
     history: tuple[str, ...] = ()
-    paused_step: str | None = None  # the step a crisis reply interrupted
-    previous_tail: str = ""  # last few normalised words of the previous message (crisis split detection)
-    tail_at: datetime | None = None
+    paused_step: str | None = None  # the step a crisis reply or a pause interrupted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,13 +112,10 @@ class Flow:
             "answers": dict(self.answers),
             "history": list(self.history),
             "paused_step": self.paused_step,
-            "previous_tail": self.previous_tail,
-            "tail_at": self.tail_at.isoformat() if self.tail_at else None,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Flow:
-        tail_at = data.get("tail_at")
         return cls(
             version=int(data.get("version", 0)),
             step=str(data.get("step", "new")),
@@ -128,8 +123,6 @@ class Flow:
             answers={str(k): str(v) for k, v in (data.get("answers") or {}).items()},
             history=tuple(data.get("history") or ()),
             paused_step=data.get("paused_step"),
-            previous_tail=str(data.get("previous_tail") or ""),
-            tail_at=datetime.fromisoformat(tail_at) if tail_at else None,
         )
 
 

@@ -10,7 +10,7 @@ import json
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.domain import Flow, Incoming, Kind, Person, UserData
@@ -18,7 +18,6 @@ from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
 from bot.safety import CrisisDetector, ResourceBook, Signal
 
-TAIL_TTL = timedelta(minutes=10)  # how long the last words of a message help spot a split crisis
 NOTE_LIMIT = 500
 
 
@@ -33,6 +32,7 @@ class Context:
     default_country: str
     retention_days: int
     label_text: Callable[[str], str]  # label key -> its text in this locale
+    previous_tail: str = ""  # last words of the person's previous message, held in memory only
 
 
 @dataclass(frozen=True)
@@ -40,6 +40,7 @@ class Step:
     data: UserData
     says: list[Say]
     forget: bool = False
+    tail: str = ""  # last words of this message, for spotting a crisis split over two messages
 
 
 def clean_text(text: str) -> str:
@@ -61,6 +62,7 @@ class _Turn:
         self.ctx = ctx
         self.says: list[Say] = []
         self.forget = False
+        self.tail = ""
 
     # ---- plumbing -------------------------------------------------------------------------------
     def run(self) -> Step:
@@ -86,8 +88,8 @@ class _Turn:
 
     def _result(self) -> Step:
         if self.forget:
-            return Step(UserData(), self.says, forget=True)
-        return Step(replace(self.data, person=self.person), self.says)
+            return Step(UserData(), self.says, forget=True, tail=self.tail)
+        return Step(replace(self.data, person=self.person), self.says, tail=self.tail)
 
     @property
     def flow(self) -> Flow:
@@ -155,16 +157,11 @@ class _Turn:
     def _safety(self, text: str) -> bool:
         """Check free text for crisis signs; answer with resources at once. True when it did."""
         detector = self.ctx.detector
-        previous = ""
-        if self.person is not None:
-            flow = self.flow
-            if flow.tail_at and self.ctx.now - flow.tail_at <= TAIL_TTL:
-                previous = flow.previous_tail
-            self._set_flow(replace(flow, previous_tail=detector.tail(text), tail_at=self.ctx.now))
+        self.tail = detector.tail(text)
         minor = detector.states_minor(text)
         if minor and self.person is not None:
             self.person = replace(self.person, youth=True)
-        signal = detector.detect(text, previous)
+        signal = detector.detect(text, self.ctx.previous_tail)
         if signal is None:
             if minor:
                 self.say("youth_note", **self._resources(youth=True))

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import Attachment, Button, Incoming, Markup, Outgoing, UserData
+from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, UserData, UserKey
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
 from bot.safety import CrisisDetector, ResourceBook
@@ -25,6 +26,31 @@ def markup_for(platform: str) -> Markup:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class RecentTails:
+    """The last few words of each person's latest message, in memory only and only for minutes.
+
+    They let the safety check notice a crisis split across two messages without ever storing
+    what a person typed. Bounded in size; a restart forgets them, which is the point.
+    """
+
+    def __init__(self, ttl: timedelta = timedelta(minutes=10), size: int = 10_000) -> None:
+        self.ttl, self.size = ttl, size
+        self._tails: OrderedDict[UserKey, tuple[str, datetime]] = OrderedDict()
+
+    def get(self, key: UserKey, now: datetime) -> str:
+        found = self._tails.get(key)
+        if found is None or now - found[1] > self.ttl:
+            return ""
+        return found[0]
+
+    def put(self, key: UserKey, tail: str, now: datetime) -> None:
+        self._tails.pop(key, None)
+        if tail:
+            self._tails[key] = (tail, now)
+            while len(self._tails) > self.size:
+                self._tails.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,7 @@ class Engine:
         self.resources = resources
         self.settings = settings or EngineSettings()
         self.clock = clock
+        self.tails = RecentTails()
 
     async def handle(self, event: Incoming) -> list[Outgoing]:
         """One turn. A redelivered update returns nothing; a store failure still answers kindly."""
@@ -68,6 +95,8 @@ class Engine:
         except StoreError as error:
             logger.warning("turn not saved platform=%s: %s", event.who.platform, error)
             result = self._without_store(event, ctx)
+        if event.kind in (Kind.TEXT, Kind.COMMAND):
+            self.tails.put(event.who.key, "" if result.forget else result.tail, ctx.now)
         logger.info(
             "turn platform=%s kind=%s replies=%d",
             event.who.platform,
@@ -85,14 +114,16 @@ class Engine:
 
     def _context(self, event: Incoming) -> Context:
         locale = self.templates.locale_for(event.locale)
+        now = self.clock()
         return Context(
-            now=self.clock(),
+            now=now,
             locale=locale,
             detector=self.detector,
             resources=self.resources,
             default_country=self.settings.default_country,
             retention_days=self.settings.retention_days,
             label_text=lambda key: self.templates.label(key, locale),
+            previous_tail=self.tails.get(event.who.key, now),
         )
 
     def render(self, says: list[Say], platform: str, locale: str) -> list[Outgoing]:

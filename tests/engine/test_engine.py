@@ -30,7 +30,7 @@ async def test_privacy_button_before_consent_then_consent(engine: Engine) -> Non
     chat = Chat(engine)
     await chat.send("/start")
     await chat.press("What do you keep")
-    assert "never keep anything else you type" in chat.text
+    assert "never store anything else you type" in chat.text
     await chat.press("Yes, let's begin")
     assert "which country" in chat.text
     assert (await engine.store.load(chat.who.key)).person is not None
