@@ -1,0 +1,304 @@
+"""The scale-out store: PostgreSQL through an asyncpg pool, for several bot processes sharing one database.
+
+Turns for one person are serialised across processes by a transaction-scoped advisory lock on a hash of
+the person's key, taken before anything is read, so it works even for someone who has no row yet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import asyncpg
+
+from bot.domain import TargetKind, UserData, UserKey
+from bot.store.base import StoreBusy, StoreError, StoreUnavailable
+from bot.store.migrations import migrations_for
+from bot.store.records import (
+    PERSONAL_TABLES,
+    numbered,
+    person_from,
+    person_row,
+    schedule_from,
+    schedule_row,
+    statements,
+    utc,
+)
+
+logger = logging.getLogger(__name__)
+
+SQL = statements(numbered)
+
+# Any fixed 64-bit number no other application on the database is likely to use ("KGmigr" + 1).
+MIGRATION_LOCK = 0x4B47_6D69_6772_0001
+
+# Errors a database call can raise: the server's, the driver's, the network's, and command timeouts.
+DB_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
+
+# SQLSTATEs that mean "try again shortly": lock or statement timeouts, conflicts, too many connections.
+BUSY_STATES = {"55P03", "57014", "40001", "40P01", "53300"}
+# SQLSTATE classes and codes that mean "this database cannot be used as configured": connection,
+# authorisation, no such database; read-only transaction, permission denied, shutting down, disk full.
+UNAVAILABLE_CLASSES = {"08", "28", "3D"}
+UNAVAILABLE_STATES = {"25006", "42501", "57P01", "57P02", "57P03", "53100"}
+
+
+def person_lock_key(key: UserKey) -> int:
+    """A stable signed 64-bit advisory-lock key for a person; a rare collision only serialises two people."""
+    digest = hashlib.blake2b(
+        f"{key.platform}\x00{key.user_id}".encode(), digest_size=8, person=b"kg-person"
+    ).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def translate(error: BaseException, *, opening: bool = False) -> StoreError:
+    """The store error for a driver error, so callers never see asyncpg's own exceptions."""
+    if isinstance(error, asyncpg.PostgresError):
+        state = str(getattr(error, "sqlstate", "") or "")
+        if state in BUSY_STATES:
+            return StoreBusy("the database is busy; try again shortly")
+        if state[:2] in UNAVAILABLE_CLASSES or state in UNAVAILABLE_STATES:
+            return StoreUnavailable(f"the database cannot be used (SQLSTATE {state})")
+        return StoreError(f"the database refused the operation (SQLSTATE {state})")
+    if isinstance(error, TimeoutError):
+        if opening:
+            return StoreUnavailable("the database did not answer in time")
+        return StoreBusy("the database did not answer in time")
+    if isinstance(error, OSError | asyncpg.InterfaceError):
+        return StoreUnavailable("cannot reach the database")
+    return StoreError("the database refused the operation")
+
+
+@contextlib.contextmanager
+def translated(*, opening: bool = False) -> Iterator[None]:
+    """Re-raise database errors from the enclosed calls as store errors (and only those calls' errors)."""
+    try:
+        yield
+    except DB_ERRORS as error:
+        logger.warning("database error: %s: %s", type(error).__name__, error)
+        raise translate(error, opening=opening) from None
+
+
+@dataclass
+class PostgresTurn:
+    """A turn inside one transaction that holds the person's advisory lock."""
+
+    conn: asyncpg.Connection
+    key: UserKey
+    duplicate: bool
+    data: UserData
+
+    async def save(self, data: UserData) -> None:
+        with translated():
+            if data.person is not None:
+                await self.conn.execute(SQL.upsert_person, *person_row(data.person))
+            if data.schedule is None:
+                await self.conn.execute(
+                    SQL.delete_own_schedule, self.key.platform, TargetKind.PERSON.value, self.key.user_id
+                )
+            else:
+                await self.conn.execute(SQL.upsert_schedule, *schedule_row(data.schedule))
+        self.data = data
+
+    async def forget(self) -> None:
+        with translated():
+            await delete_person(self.conn, self.key)
+        self.data = UserData()
+
+
+async def delete_person(conn: asyncpg.Connection, key: UserKey) -> None:
+    """Erase every row about a person; their schedule and its log go with them."""
+    for sql, params in SQL.forget(key):
+        await conn.execute(sql, *params)
+
+
+async def read_person(conn: asyncpg.Connection, key: UserKey) -> UserData:
+    person = await conn.fetchrow(SQL.select_person, key.platform, key.user_id)
+    schedule = await conn.fetchrow(
+        SQL.select_own_schedule, key.platform, TargetKind.PERSON.value, key.user_id
+    )
+    return UserData(
+        person=person_from(person) if person else None,
+        schedule=schedule_from(schedule) if schedule else None,
+    )
+
+
+class PostgresStore:
+    """The store for several processes: a connection pool, short transactions, per-person advisory locks."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        min_size: int = 1,
+        max_size: int = 10,
+        command_timeout: float = 10.0,
+        lock_timeout_ms: int = 5000,
+        connect_timeout: float = 10.0,
+        turn_timeout: float = 60.0,
+    ) -> None:
+        self.url = url
+        self.min_size = min_size
+        self.max_size = max_size
+        self.command_timeout = command_timeout
+        self.lock_timeout_ms = lock_timeout_ms
+        self.connect_timeout = connect_timeout
+        self.turn_timeout = turn_timeout
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise StoreUnavailable("the store is not open")
+        return self._pool
+
+    async def open(self) -> None:
+        try:
+            with translated(opening=True):
+                self._pool = await asyncpg.create_pool(
+                    self.url,
+                    min_size=self.min_size,
+                    max_size=self.max_size,
+                    command_timeout=self.command_timeout,
+                    timeout=self.connect_timeout,
+                    server_settings={
+                        "application_name": "keepgoing",
+                        # A turn waiting this long for a person's lock gives up with StoreBusy.
+                        "lock_timeout": str(self.lock_timeout_ms),
+                        # A hung process's open turn is ended by the server, so it frees the person's lock.
+                        "idle_in_transaction_session_timeout": str(int(self.turn_timeout * 1000)),
+                    },
+                )
+                await self._migrate()
+        except ValueError:  # a malformed URL or option; its text may quote the URL, password and all
+            await self.close()
+            raise StoreUnavailable("the database URL is not usable") from None
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with contextlib.suppress(*DB_ERRORS):
+                await pool.close()
+
+    async def _migrate(self) -> None:
+        """Apply pending migrations; the advisory lock makes processes that start together take turns."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            # A slow migration in another process is worth waiting for, whatever the turn lock timeout.
+            await conn.execute("SET LOCAL lock_timeout = 0")
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
+            done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+            for version, migration in migrations_for("postgres"):
+                if version in done:
+                    continue
+                logger.info("applying migration %04d", version)
+                for statement in migration:
+                    await conn.execute(statement)
+                await conn.execute(
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
+                    version,
+                    utc(datetime.now(UTC)),
+                )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[asyncpg.Connection]:
+        """A short write transaction on a pooled connection; errors from the caller's body pass unchanged."""
+        with translated():
+            conn = await self.pool.acquire(timeout=self.command_timeout)
+        try:
+            tx = conn.transaction()
+            with translated():
+                await tx.start()
+            try:
+                yield conn
+            except BaseException:
+                with contextlib.suppress(*DB_ERRORS):
+                    await tx.rollback()
+                raise
+            with translated():
+                await tx.commit()
+        finally:
+            with contextlib.suppress(*DB_ERRORS):
+                await self.pool.release(conn)
+
+    @asynccontextmanager
+    async def turn(self, key: UserKey, update_key: str | None = None) -> AsyncIterator[PostgresTurn]:
+        async with self.transaction() as conn:
+            with translated():
+                await conn.execute("SELECT pg_advisory_xact_lock($1)", person_lock_key(key))
+                duplicate = False
+                if update_key is not None:
+                    status = await conn.execute(
+                        SQL.insert_update, key.platform, update_key, key.user_id, utc(datetime.now(UTC))
+                    )
+                    duplicate = status.split()[-1] == "0"
+                data = UserData() if duplicate else await read_person(conn, key)
+            yield PostgresTurn(conn, key, duplicate, data)
+
+    async def load(self, key: UserKey) -> UserData:
+        with translated():
+            async with (
+                self.pool.acquire(timeout=self.command_timeout) as conn,
+                conn.transaction(isolation="repeatable_read", readonly=True),
+            ):
+                return await read_person(conn, key)
+
+    async def expire_inactive(self, before: datetime) -> int:
+        """Erase everyone last seen before `before`, one short locked transaction per person.
+
+        Each person's lock is taken and their inactivity re-checked before erasing, so someone who comes
+        back mid-sweep (in any process) keeps their record.
+        """
+        cutoff = utc(before)
+        with translated():
+            rows = await self.pool.fetch(
+                "SELECT platform, user_id FROM people WHERE last_seen_at < $1 ORDER BY last_seen_at", cutoff
+            )
+        removed = 0
+        for row in rows:
+            key = UserKey(row["platform"], row["user_id"])
+            async with self.transaction() as conn:
+                with translated():
+                    await conn.execute("SELECT pg_advisory_xact_lock($1)", person_lock_key(key))
+                    still_stale = await conn.fetchval(
+                        "SELECT 1 FROM people WHERE platform = $1 AND user_id = $2 AND last_seen_at < $3",
+                        key.platform,
+                        key.user_id,
+                        cutoff,
+                    )
+                    if still_stale:
+                        await delete_person(conn, key)
+                        removed += 1
+        with translated():
+            await self.pool.execute("DELETE FROM processed_updates WHERE handled_at < $1", cutoff)
+        return removed
+
+    async def count_people(self) -> int:
+        with translated():
+            return int(await self.pool.fetchval("SELECT COUNT(*) FROM people"))
+
+    async def table_rows_for(self, key: UserKey) -> dict[str, int]:
+        counts = ", ".join(
+            f"(SELECT COUNT(*) FROM {table} WHERE {platform_col} = $1 AND {id_col} = $2) AS {table}"
+            for table, (platform_col, id_col) in PERSONAL_TABLES.items()
+        )
+        with translated():
+            row = await self.pool.fetchrow(f"SELECT {counts}", key.platform, key.user_id)
+        return {table: int(row[table]) for table in PERSONAL_TABLES}
