@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template
 
 from bot.domain import Markup
 
@@ -82,11 +82,18 @@ class Templates:
 
     def label(self, key: str, locale: str, **values: Any) -> str:
         """A button label from `labels.toml` (plain text: platforms show labels literally)."""
-        loc = self.locale_for(locale)
-        source = self._labels[loc].get(key, self._labels[DEFAULT_LOCALE].get(key))
+        compiled = self._label_template(self.locale_for(locale), key)
+        return compiled if isinstance(compiled, str) else compiled.render(**values).strip()
+
+    @cache  # noqa: B019 - labels are compiled once per locale and key
+    def _label_template(self, locale: str, key: str) -> Template | str:
+        """A label's compiled template, or the label itself when it has no Jinja in it."""
+        source = self._labels[locale].get(key, self._labels[DEFAULT_LOCALE].get(key))
         if source is None:
             raise KeyError(f"unknown label {key!r}")
-        return self._env(loc).from_string(source).render(**values).strip()
+        if "{" not in source:
+            return source.strip()
+        return self._env(locale).from_string(source)
 
     def template_names(self, locale: str = DEFAULT_LOCALE) -> list[str]:
         """Every template name a locale defines (its own files only)."""
