@@ -71,3 +71,33 @@ async def reach_plan(chat: Chat, answers: dict[str, str] | None = None) -> list[
     for reason in ("ready", "rapport", "specialist", "focus", "practice", "practical"):
         await chat.press(answers.get(reason, "Not really"))
     return chat.last
+
+
+async def go_to(chat: Chat, state: str) -> None:
+    """Bring a fresh person to a named point of the conversation."""
+    if state == "not started":
+        return
+    await chat.send("/start")
+    if state == "welcome":
+        return
+    await chat.press("Yes, let's begin")
+    if state == "country":
+        return
+    await chat.press("Ireland")
+    if state == "ending":
+        return
+    if state == "ending_valid":
+        await chat.press("I felt better")
+        return
+    await chat.press("I stopped going")
+    reasons = ["ready", "rapport", "specialist", "focus", "practice", "practical"]
+    if state.startswith("reason:"):
+        for _ in range(reasons.index(state.split(":")[1])):
+            await chat.press("Partly")
+        return
+    if state == "paused":
+        await chat.press("Stop for now")
+        return
+    for _ in reasons:
+        await chat.press("Partly")
+    assert state == "done"

@@ -58,24 +58,25 @@ async def make_store(kind: str, tmp_path: Path) -> Store:
     return store_from_url(await fresh_postgres_url())
 
 
-@pytest.fixture(params=STORE_KINDS)
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
-    s = await make_store(request.param, tmp_path)
+async def opened(kind: str, tmp_path: Path) -> AsyncIterator[Store]:
+    s = await make_store(kind, tmp_path)
     await s.open()
     try:
         yield s
     finally:
         await s.close()
+
+
+@pytest.fixture(params=STORE_KINDS)
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    async for s in opened(request.param, tmp_path):
+        yield s
 
 
 @pytest.fixture
 async def sqlite_store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = store_from_url(f"sqlite:///{tmp_path / 'test.db'}")
-    await s.open()
-    try:
+    async for s in opened("sqlite", tmp_path):
         yield s
-    finally:
-        await s.close()
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from bot.domain import Flow, UserKey
 from bot.engine import Engine
 from bot.engine.say import payload
 from bot.store import store_from_url
-from tests.chat import Chat, reach_plan
+from tests.chat import Chat, go_to, reach_plan
 from tests.conftest import Clock
 
 
@@ -69,10 +69,7 @@ async def test_plan_survives_a_restart(tmp_path: Path, engine: Engine, clock: Cl
 
 async def test_restart_mid_reflection_continues(tmp_path: Path, engine: Engine) -> None:
     chat = Chat(engine)
-    await chat.send("/start")
-    await chat.press("Yes, let's begin")
-    await chat.press("Ireland")
-    await chat.press("I stopped going")
+    await go_to(chat, "reason:ready")
     await chat.press("Yes, that fits")  # ready
     await engine.store.close()
     store = store_from_url(f"sqlite:///{tmp_path / 'test.db'}")
@@ -88,9 +85,7 @@ async def test_restart_mid_reflection_continues(tmp_path: Path, engine: Engine) 
 
 async def test_stale_button_gets_the_current_question(engine: Engine) -> None:
     chat = Chat(engine)
-    await chat.send("/start")
-    await chat.press("Yes, let's begin")
-    await chat.press("Ireland")
+    await go_to(chat, "ending")
     old = chat.button("I stopped going")
     await chat.press("I stopped going")
     await chat.press_payload(old.payload)
@@ -103,9 +98,7 @@ async def test_stale_button_gets_the_current_question(engine: Engine) -> None:
 
 async def test_back_skip_and_stop(engine: Engine) -> None:
     chat = Chat(engine)
-    await chat.send("/start")
-    await chat.press("Yes, let's begin")
-    await chat.press("Ireland")
+    await go_to(chat, "ending")
     await chat.press("The therapist")
     await chat.press("Yes, that fits")  # ready
     await chat.press("Back")
@@ -173,9 +166,7 @@ async def test_unexpected_text_and_commands_restate_the_question(engine: Engine)
 )
 async def test_bad_input_gets_a_kind_reply_and_keeps_state(engine: Engine, text: str) -> None:
     chat = Chat(engine)
-    await chat.send("/start")
-    await chat.press("Yes, let's begin")
-    await chat.press("Ireland")
+    await go_to(chat, "ending")
     before = (await engine.store.load(chat.who.key)).person
     replies = await chat.send(text)
     assert replies and all(r.text for r in replies)

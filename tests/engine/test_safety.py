@@ -11,41 +11,11 @@ import pytest
 from bot.domain import UserKey
 from bot.engine import Engine, EngineSettings
 from bot.logs import RedactingFilter
-from tests.chat import Chat, reach_plan
+from tests.chat import Chat, go_to, reach_plan
 from tests.conftest import Clock
 
 CRISIS = "I don't want to be alive anymore"
 SAFE_Q = "Are you safe right now?"
-
-
-async def go_to(chat: Chat, state: str) -> None:
-    """Bring a fresh person to a named point of the conversation."""
-    if state == "not started":
-        return
-    await chat.send("/start")
-    if state == "welcome":
-        return
-    await chat.press("Yes, let's begin")
-    if state == "country":
-        return
-    await chat.press("Ireland")
-    if state == "ending":
-        return
-    if state == "ending_valid":
-        await chat.press("I felt better")
-        return
-    await chat.press("I stopped going")
-    reasons = ["ready", "rapport", "specialist", "focus", "practice", "practical"]
-    if state.startswith("reason:"):
-        for _ in range(reasons.index(state.split(":")[1])):
-            await chat.press("Partly")
-        return
-    if state == "paused":
-        await chat.press("Stop for now")
-        return
-    for _ in reasons:
-        await chat.press("Partly")
-    assert state == "done"
 
 
 STATES = [
