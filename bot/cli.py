@@ -23,6 +23,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="use another SQLite database file")
     chat.add_argument("--locale", default="en", help="the language to chat in (default: en)")
     sub.add_parser("check", help="render every template in every locale and check platform limits")
+    sync = sub.add_parser("discord-sync", help="upload the Discord slash commands (after they change)")
+    sync.add_argument("--guild", type=int, help="to this server only (shows at once; for testing)")
     return parser
 
 
@@ -38,6 +40,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.check import run_check
 
         return run_check()
+    if args.command == "discord-sync":
+        return _discord_sync(settings, args.guild)
     if args.command == "chat" and args.db is not None:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
     try:
@@ -57,6 +61,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _discord_sync(settings: Settings, guild: int | None) -> int:
+    """Sync on request rather than at every start: global syncs are rate limited and slow to spread."""
+    if not settings.discord_token:
+        print("keepgoing: set DISCORD_TOKEN to sync the Discord commands", file=sys.stderr)
+        return 2
+    import discord
+
+    from bot.adapters.discord import sync_commands
+
+    try:
+        names = asyncio.run(sync_commands(settings.discord_token, settings.discord_api_url, guild))
+    except (discord.DiscordException, OSError) as error:
+        print(f"keepgoing: Discord commands not synced: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    where = f"to server {guild}" if guild is not None else "globally (may take a while to show everywhere)"
+    print(f"discord-sync: {len(names)} commands synced {where}: {', '.join(sorted(names))}")
+    return 0
 
 
 async def _chat(settings: Settings, user: str, locale: str) -> int:

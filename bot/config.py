@@ -23,6 +23,25 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _shard_ids(env: dict[str, str], count: int | None) -> tuple[int, ...]:
+    """DISCORD_SHARD_IDS: "0,1" or "0-3" (this process's shards of DISCORD_SHARD_COUNT); empty: all."""
+    raw = env.get("DISCORD_SHARD_IDS", "").replace(" ", "")
+    if not raw:
+        return ()
+    ids: list[int] = []
+    try:
+        for piece in raw.split(","):
+            first, _, last = piece.partition("-")
+            ids.extend(range(int(first), int(last or first) + 1))
+    except ValueError:
+        raise ConfigError(f"DISCORD_SHARD_IDS must look like 0,1 or 0-3, got {raw!r}") from None
+    if count is None:
+        raise ConfigError("DISCORD_SHARD_IDS needs DISCORD_SHARD_COUNT (the total over all processes)")
+    if not ids or min(ids) < 0 or max(ids) >= count:
+        raise ConfigError(f"DISCORD_SHARD_IDS must be between 0 and {count - 1}")
+    return tuple(sorted(set(ids)))
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///keepgoing.db"
@@ -37,6 +56,8 @@ class Settings:
     telegram_listen_port: int = 8080
     discord_token: str = ""
     discord_api_url: str = ""
+    discord_shard_count: int | None = None  # None: as many as Discord recommends, all in this process
+    discord_shard_ids: tuple[int, ...] = ()  # empty: every shard of discord_shard_count
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -46,6 +67,9 @@ class Settings:
             env = dict(os.environ)
         country = env.get("DEFAULT_COUNTRY", "US").strip().upper() or "US"
         retention = _int(env, "RETENTION_DAYS", 365)
+        shard_count = _int(env, "DISCORD_SHARD_COUNT", 0) or None
+        if shard_count is not None and shard_count < 1:
+            raise ConfigError("DISCORD_SHARD_COUNT must be at least 1")
         if retention < 1:
             raise ConfigError("RETENTION_DAYS must be at least 1")
         return cls(
@@ -61,6 +85,8 @@ class Settings:
             telegram_listen_port=_int(env, "PORT", _int(env, "TELEGRAM_LISTEN_PORT", 8080)),
             discord_token=env.get("DISCORD_TOKEN", "").strip(),
             discord_api_url=env.get("DISCORD_API_URL", "").strip().rstrip("/"),
+            discord_shard_count=shard_count,
+            discord_shard_ids=_shard_ids(env, shard_count),
         )
 
     @property

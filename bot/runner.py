@@ -29,6 +29,10 @@ def configured_adapters(engine: Engine, settings: Settings) -> list[PlatformAdap
         from bot.adapters.telegram import TelegramAdapter
 
         adapters.append(TelegramAdapter(engine, settings))
+    if settings.discord_token:
+        from bot.adapters.discord import DiscordAdapter
+
+        adapters.append(DiscordAdapter(engine, settings))
     return adapters
 
 

@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Flow, Incoming, Kind, Person, UserData
+from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
+from bot.nudges.words import NudgeWords, load_words
 from bot.safety import CrisisDetector, ResourceBook, Signal
 
 NOTE_LIMIT = 500
@@ -32,6 +34,7 @@ class Context:
     default_country: str
     retention_days: int
     label_text: Callable[[str], str]  # label key -> its text in this locale
+    nudge_words: NudgeWords | None = None  # stop phrases and time words in this locale (English if None)
     previous_tail: str = ""  # last words of the person's previous message, held in memory only
 
 
@@ -74,6 +77,9 @@ class _Turn:
                 locale=self.ctx.locale,
                 chat_id=self.event.who.chat_id,
             )
+        schedule = self.data.schedule
+        if schedule is not None and schedule.unanswered:
+            self.data = replace(self.data, schedule=replace(schedule, unanswered=0))  # they answered
         text = clean_text(self.event.text if self.event.kind is Kind.TEXT else self.event.args)
         if text and self._safety(text):
             return self._result()
@@ -140,6 +146,8 @@ class _Turn:
             self._crisis_check()
         elif step_ == r.PAUSED_STEP:
             self.say("paused_hint", resumable=r.is_question(self.flow.paused_step))
+        elif n.is_step(step_):
+            self._nudging(lambda nudges: nudges.question())
         else:
             self.say("nothing_pending", has_plan=self.person.plan_at is not None)
 
@@ -203,6 +211,7 @@ class _Turn:
             "forget": self._forget_ask,
             "country": self._country_ask,
             "note": self._note,
+            "nudges": self._nudges_command,
         }
         handler = handlers.get(self.event.command)
         if handler is None:
@@ -349,6 +358,10 @@ class _Turn:
             self._safe()
         elif action == "not_safe":
             self.say("crisis_emergency", buttons=self._crisis_buttons()[:1], **self._resources())
+        elif action == "n" and self.person is None:
+            self.say("nudges/stale", stopped=arg == "stop")
+        elif action == "n":
+            self._nudging(lambda nudges: nudges.button(arg))
         elif self.person is None:
             self.say("start_hint")
         elif action == "country":
@@ -424,6 +437,9 @@ class _Turn:
         self.say("paused")
 
     def _answer(self, step_: str, value: str) -> None:
+        if n.is_step(step_):
+            self._nudging(lambda nudges: nudges.answer(step_, value))
+            return
         flow = self.flow
         if value == "back":
             self._set_flow(r.go_back(flow))
@@ -462,12 +478,18 @@ class _Turn:
         self.person = r.finish(self.person, self.ctx.now)
         self.say("plan_ready")
         self.says.extend(r.plan(self.person))
+        if self.data.schedule is None:
+            self.says.append(n.offer())
 
     # ---- free text and the rest -----------------------------------------------------------------
     def _text(self, text: str) -> None:
         if not text:
             self.say("empty_message")
             self.restate()
+            return
+        stoppable = self.person is not None and (self.data.schedule is not None or n.is_step(self.flow.step))
+        if stoppable and self._words.is_stop(text):
+            self._nudging(lambda nudges: nudges.stop())
             return
         choice = self._match_choice(text)
         if choice is not None:
@@ -476,6 +498,9 @@ class _Turn:
             return
         if self.person is None:
             self.say("start_hint")
+            return
+        if n.is_step(self.flow.step):
+            self._nudging(lambda nudges: nudges.text(text))
             return
         self.say("text_not_expected", long=len(text) > 1000)
         self.restate()
@@ -490,10 +515,35 @@ class _Turn:
             offered = r.question(self.flow.step).choices()
         elif self.flow.step == r.CRISIS_STEP:
             offered = [c for row in self._crisis_buttons() for c in row]
+        elif n.is_step(self.flow.step):
+            asked = n.question(self.flow.step, self.person, self.data.schedule, self.ctx.now)
+            offered = [c for c in asked.choices() if not c.values]  # times and zones are parsed as typed
         for choice in offered:
             if self.ctx.label_text(choice.label).casefold().strip(" .!") == wanted:
                 return choice
         return None
+
+    # ---- nudges ---------------------------------------------------------------------------------
+    @property
+    def _words(self) -> NudgeWords:
+        return self.ctx.nudge_words or load_words()
+
+    def _nudges_command(self, _args: str) -> None:
+        if self.person is None:
+            self.say("start_hint")
+            return
+        self._nudging(lambda nudges: nudges.command())
+
+    def _nudging(self, act: Callable[[n.Nudges], None]) -> None:
+        """Let the nudge steps act, then take back the flow, the schedule and the replies."""
+        assert self.person is not None
+        nudges = n.Nudges(self.person, self.data.schedule, self.ctx.now, self._words)
+        act(nudges)
+        self._set_flow(nudges.flow)
+        self.data = replace(self.data, schedule=nudges.schedule)
+        self.says.extend(nudges.says)
+        if nudges.returned and r.is_question(self.flow.step):
+            self.restate()
 
     def _unsupported(self, _text: str) -> None:
         self.say("unsupported")

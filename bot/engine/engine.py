@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, UserData, UserKey
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
+from bot.nudges.words import load_words
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store, StoreError
 from bot.templates import Templates
@@ -123,6 +124,7 @@ class Engine:
             default_country=self.settings.default_country,
             retention_days=self.settings.retention_days,
             label_text=lambda key: self.templates.label(key, locale),
+            nudge_words=load_words(self.templates.root, locale),
             previous_tail=self.tails.get(event.who.key, now),
         )
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
-from bot.domain import UserData, UserKey
+from bot.domain import Schedule, UserData, UserKey
 
 
 class StoreError(Exception):
@@ -19,6 +22,25 @@ class StoreBusy(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database cannot be opened or written (missing, read-only, wrong URL)."""
+
+
+class NudgeOutcome(StrEnum):
+    """What became of one nudge slot (one `nudge_log` row each)."""
+
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # the platform says the target is gone or blocked us: opted out
+    FAILED = "failed"  # kept failing until the grace window closed
+    MISSED = "missed"  # the bot was down past the grace window; the slot is skipped
+    QUIET = "quiet"  # sending now would break the target's quiet hours; the slot is skipped
+
+
+@dataclass(frozen=True)
+class DueNudge:
+    """A claimed (or, for a dry run, merely due) schedule, with the slot it is due for."""
+
+    schedule: Schedule
+    slot_at: datetime  # the due time claimed; with the schedule id, the key of its nudge_log row
+    answers: Mapping[str, str] = field(default_factory=dict)  # the person's reflection answers
 
 
 class Turn(Protocol):
@@ -55,3 +77,53 @@ class Store(Protocol):
 
     async def table_rows_for(self, key: UserKey) -> dict[str, int]:
         """How many rows each table holds about a person (for proving /forget)."""
+
+    # ---- nudges: claimed with a lease, so several dispatchers (or a restarted one) share the work ----
+    async def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int, platforms: Sequence[str]
+    ) -> list[DueNudge]:
+        """Lease up to `limit` schedules due by `now` on `platforms` (unleased, or whose lease has expired).
+
+        One transaction sets lease_owner/lease_until and returns the rows (earliest first) with the person's
+        answers; the slot is the row's next_due_at. PostgreSQL: `FOR UPDATE SKIP LOCKED` in the select.
+        """
+
+    async def record_nudge(
+        self,
+        schedule_id: int,
+        slot_at: datetime,
+        owner: str,
+        outcome: NudgeOutcome,
+        *,
+        template: str | None,
+        next_due_at: datetime | None,
+        recent_templates: tuple[str, ...] | None,
+        recorded_at: datetime,
+    ) -> bool:
+        """Record a slot's outcome and move the schedule on, in one transaction, and release the lease.
+
+        Only while `owner` still holds the lease, and only once per (schedule_id, slot_at); False otherwise
+        (the lease was lost or the schedule is gone). SENT adds one to sent_count and unanswered and stores
+        `recent_templates`; UNREACHABLE sets next_due_at to NULL; otherwise next_due_at becomes `next_due_at`
+        unless the person changed it meanwhile (it no longer equals `slot_at`).
+        """
+
+    async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
+        """Give the lease up but keep the same slot unclaimable until `retry_at` (a failed send's backoff)."""
+
+    async def release_nudges(self, owner: str) -> int:
+        """Drop every lease `owner` holds, unsent (a clean shut-down); returns how many."""
+
+    async def earliest_due(self, platforms: Sequence[str]) -> datetime | None:
+        """The earliest next_due_at on `platforms`, leased or not (how long a dispatcher may sleep)."""
+
+    async def schedules_due_before(
+        self, end: datetime, *, after_id: int = 0, limit: int = 1000, platforms: Sequence[str] | None = None
+    ) -> list[DueNudge]:
+        """Schedules due before `end`, by id after `after_id` (keyset pages), read-only (the dry run)."""
+
+    async def upsert_channel_schedule(self, schedule: Schedule) -> Schedule:
+        """Create or replace a community channel's schedule (target_kind CHANNEL); returns it with its id."""
+
+    async def delete_channel_schedule(self, platform: str, channel_id: str) -> bool:
+        """Remove a channel's schedule and its log; True when there was one."""

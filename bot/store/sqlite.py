@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,28 +14,25 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.domain import TargetKind, UserData, UserKey
-from bot.store.base import StoreBusy, StoreError, StoreUnavailable
+from bot.domain import Schedule, TargetKind, UserData, UserKey
+from bot.store.base import DueNudge, NudgeOutcome, StoreBusy, StoreError, StoreUnavailable
 from bot.store.migrations import migrations_for
 from bot.store.records import (
-    PERSON_COLUMNS,
+    PERSONAL_TABLES,
     SCHEDULE_COLUMNS,
+    parse_time,
     person_from,
     person_row,
+    qmark,
     schedule_from,
     schedule_row,
+    statements,
     utc,
 )
 
 logger = logging.getLogger(__name__)
 
-# Tables that hold rows about a person, and the columns that name them.
-PERSONAL_TABLES = {
-    "people": ("platform", "user_id"),
-    "processed_updates": ("platform", "user_id"),
-    "schedules": ("platform", "target_id"),
-    "nudge_log": ("platform", "target_id"),
-}
+SQL = statements(qmark)
 
 
 def _translate(error: sqlite3.Error) -> StoreError:
@@ -56,22 +54,14 @@ class SQLiteTurn:
     data: UserData
 
     async def save(self, data: UserData) -> None:
-        if data.person is not None:
-            cols = ", ".join(PERSON_COLUMNS)
-            marks = ", ".join("?" for _ in PERSON_COLUMNS)
-            updates = ", ".join(f"{c} = excluded.{c}" for c in PERSON_COLUMNS[2:])
+        if data.person is not None and data.person != self.data.person:
+            await self.db.execute(SQL.upsert_person, person_row(data.person))
+        if data.schedule is not None and data.schedule != self.data.schedule:
+            await self.db.execute(SQL.upsert_schedule, schedule_row(data.schedule))
+        elif data.schedule is None and self.data.schedule is not None:
             await self.db.execute(
-                f"INSERT INTO people ({cols}) VALUES ({marks}) "
-                f"ON CONFLICT (platform, user_id) DO UPDATE SET {updates}",
-                person_row(data.person),
+                SQL.delete_own_schedule, (self.key.platform, TargetKind.PERSON.value, self.key.user_id)
             )
-        if data.schedule is None:
-            await self.db.execute(
-                "DELETE FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?",
-                (self.key.platform, TargetKind.PERSON.value, self.key.user_id),
-            )
-        else:
-            await upsert_schedule(self.db, data.schedule)
         self.data = data
 
     async def forget(self) -> None:
@@ -79,33 +69,32 @@ class SQLiteTurn:
         self.data = UserData()
 
 
-async def upsert_schedule(db: aiosqlite.Connection, schedule: object) -> None:
-    """Insert or update a schedule by its target, keeping any lease a dispatcher holds."""
-    cols = ", ".join(SCHEDULE_COLUMNS)
-    marks = ", ".join("?" for _ in SCHEDULE_COLUMNS)
-    updates = ", ".join(f"{c} = excluded.{c}" for c in SCHEDULE_COLUMNS[3:])
-    await db.execute(
-        f"INSERT INTO schedules ({cols}) VALUES ({marks}) "
-        f"ON CONFLICT (platform, target_kind, target_id) DO UPDATE SET {updates}",
-        schedule_row(schedule),  # type: ignore[arg-type]
-    )
-
-
 async def delete_person(db: aiosqlite.Connection, key: UserKey) -> None:
     """Erase every row about a person; their schedule and its log go with them."""
-    await db.execute(
-        "DELETE FROM nudge_log WHERE platform = ? AND target_kind = ? AND target_id = ?",
-        (key.platform, TargetKind.PERSON.value, key.user_id),
+    for sql, params in SQL.forget(key):
+        await db.execute(sql, params)
+
+
+def _answers(table: str) -> str:
+    """The person's reflection answers for a schedule row, so a nudge can offer a tiny step from them."""
+    return (
+        f"(SELECT json_extract(p.flow, '$.answers') FROM people p WHERE {table}.target_kind = 'person' "
+        f"AND p.platform = {table}.platform AND p.user_id = {table}.target_id) AS answers"
     )
-    await db.execute(
-        "DELETE FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?",
-        (key.platform, TargetKind.PERSON.value, key.user_id),
-    )
-    await db.execute(
-        "DELETE FROM processed_updates WHERE platform = ? AND user_id = ?",
-        (key.platform, key.user_id),
-    )
-    await db.execute("DELETE FROM people WHERE platform = ? AND user_id = ?", (key.platform, key.user_id))
+
+
+_RETURNED = ", ".join(("id", *SCHEDULE_COLUMNS))  # RETURNING takes neither `*` with others nor aliases
+
+
+def _due(row: sqlite3.Row) -> DueNudge:
+    schedule = schedule_from(row)
+    assert schedule.next_due_at is not None
+    answers = json.loads(row["answers"]) if row["answers"] else {}
+    return DueNudge(schedule, schedule.next_due_at, answers)
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ", ".join("?" for _ in values)
 
 
 class SQLiteStore:
@@ -195,9 +184,7 @@ class SQLiteStore:
                 duplicate = False
                 if update_key is not None:
                     cursor = await db.execute(
-                        "INSERT INTO processed_updates (platform, update_key, user_id, handled_at) "
-                        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                        (key.platform, update_key, key.user_id, utc(datetime.now(UTC))),
+                        SQL.insert_update, (key.platform, update_key, key.user_id, utc(datetime.now(UTC)))
                     )
                     duplicate = cursor.rowcount == 0
                 data = UserData() if duplicate else await self._read(db, key)
@@ -206,18 +193,13 @@ class SQLiteStore:
             raise _translate(error) from None
 
     async def _read(self, db: aiosqlite.Connection, key: UserKey) -> UserData:
-        async with db.execute(
-            "SELECT * FROM people WHERE platform = ? AND user_id = ?", (key.platform, key.user_id)
-        ) as cursor:
-            person_row_ = await cursor.fetchone()
-        async with db.execute(
-            "SELECT * FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?",
-            (key.platform, TargetKind.PERSON.value, key.user_id),
-        ) as cursor:
-            schedule_row_ = await cursor.fetchone()
+        people = await db.execute_fetchall(SQL.select_person, (key.platform, key.user_id))
+        schedules = await db.execute_fetchall(
+            SQL.select_own_schedule, (key.platform, TargetKind.PERSON.value, key.user_id)
+        )
         return UserData(
-            person=person_from(person_row_) if person_row_ else None,
-            schedule=schedule_from(schedule_row_) if schedule_row_ else None,
+            person=next((person_from(row) for row in people), None),
+            schedule=next((schedule_from(row) for row in schedules), None),
         )
 
     async def load(self, key: UserKey) -> UserData:
@@ -261,3 +243,130 @@ class SQLiteStore:
                     row = await cursor.fetchone()
                 counts[table] = int(row[0]) if row else 0
         return counts
+
+    # ---- nudges ---------------------------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int, platforms: Sequence[str]
+    ) -> list[DueNudge]:
+        if not platforms:
+            return []
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                f"UPDATE schedules SET lease_owner = ?, lease_until = ? WHERE id IN ("
+                "SELECT id FROM schedules WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) "
+                f"AND platform IN ({_marks(platforms)}) ORDER BY next_due_at LIMIT ?) "
+                f"RETURNING {_RETURNED}, {_answers('schedules')}",
+                (owner, utc(lease_until), utc(now), utc(now), *platforms, limit),
+            )
+            rows = await cursor.fetchall()
+            await cursor.close()
+        return sorted((_due(row) for row in rows), key=lambda d: (d.slot_at, d.schedule.id or 0))
+
+    async def record_nudge(
+        self,
+        schedule_id: int,
+        slot_at: datetime,
+        owner: str,
+        outcome: NudgeOutcome,
+        *,
+        template: str | None,
+        next_due_at: datetime | None,
+        recent_templates: tuple[str, ...] | None,
+        recorded_at: datetime,
+    ) -> bool:
+        slot = utc(slot_at)
+        sent = int(outcome is NudgeOutcome.SENT)
+        recent = json.dumps(list(recent_templates)) if recent_templates is not None else None
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "INSERT INTO nudge_log "
+                "(schedule_id, platform, target_kind, target_id, slot_at, outcome, template, recorded_at) "
+                "SELECT id, platform, target_kind, target_id, ?, ?, ?, ? FROM schedules "
+                "WHERE id = ? AND lease_owner = ? ON CONFLICT DO NOTHING",
+                (slot, outcome.value, template, utc(recorded_at), schedule_id, owner),
+            )
+            if cursor.rowcount != 1:
+                return False
+            if outcome is NudgeOutcome.UNREACHABLE:
+                next_sql, next_args = "NULL", ()
+            else:
+                next_sql = "CASE WHEN next_due_at = ? THEN ? ELSE next_due_at END"
+                next_args = (slot, utc(next_due_at))
+            await db.execute(
+                f"UPDATE schedules SET next_due_at = {next_sql}, sent_count = sent_count + ?, "
+                "unanswered = unanswered + ?, recent_templates = COALESCE(?, recent_templates), "
+                "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
+                (*next_args, sent, sent, recent, schedule_id, owner),
+            )
+        return True
+
+    async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE schedules SET lease_owner = NULL, lease_until = ? WHERE id = ? AND lease_owner = ?",
+                (utc(retry_at), schedule_id, owner),
+            )
+            return cursor.rowcount == 1
+
+    async def release_nudges(self, owner: str) -> int:
+        async with self.transaction() as db:
+            cursor = await db.execute(
+                "UPDATE schedules SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", (owner,)
+            )
+            return cursor.rowcount
+
+    async def earliest_due(self, platforms: Sequence[str]) -> datetime | None:
+        if not platforms:
+            return None
+        async with (
+            self._lock,
+            self.db.execute(
+                f"SELECT MIN(next_due_at) FROM schedules WHERE next_due_at IS NOT NULL "
+                f"AND platform IN ({_marks(platforms)})",
+                tuple(platforms),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return parse_time(row[0]) if row and row[0] else None
+
+    async def schedules_due_before(
+        self, end: datetime, *, after_id: int = 0, limit: int = 1000, platforms: Sequence[str] | None = None
+    ) -> list[DueNudge]:
+        where, args = "", ()
+        if platforms is not None:
+            where, args = f"AND s.platform IN ({_marks(platforms)}) ", tuple(platforms)
+        async with (
+            self._lock,
+            self.db.execute(
+                f"SELECT s.*, {_answers('s')} FROM schedules s WHERE s.next_due_at IS NOT NULL "
+                f"AND s.next_due_at < ? AND s.id > ? {where}ORDER BY s.id LIMIT ?",
+                (utc(end), after_id, *args, limit),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [_due(row) for row in rows]
+
+    async def upsert_channel_schedule(self, schedule: Schedule) -> Schedule:
+        if schedule.target_kind is not TargetKind.CHANNEL:
+            raise ValueError("a channel schedule needs target_kind CHANNEL")
+        async with self.transaction() as db:
+            await db.execute(SQL.upsert_schedule, schedule_row(schedule))
+            async with db.execute(
+                "SELECT * FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?",
+                (schedule.platform, TargetKind.CHANNEL.value, schedule.target_id),
+            ) as cursor:
+                row = await cursor.fetchone()
+        assert row is not None
+        return schedule_from(row)
+
+    async def delete_channel_schedule(self, platform: str, channel_id: str) -> bool:
+        key = (platform, TargetKind.CHANNEL.value, channel_id)
+        async with self.transaction() as db:
+            await db.execute(
+                "DELETE FROM nudge_log WHERE platform = ? AND target_kind = ? AND target_id = ?", key
+            )
+            cursor = await db.execute(
+                "DELETE FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?", key
+            )
+            return cursor.rowcount > 0

@@ -1,0 +1,497 @@
+"""The Discord adapter: slash commands, buttons and DMs in, the engine's replies out, privately.
+
+Where replies go:
+- A personal command in a server is acknowledged at once (an ephemeral "thinking"), the conversation moves
+  to the person's DMs, and an ephemeral note says so. If their DMs are closed, the replies come as
+  ephemeral follow-ups instead (only they see them), and so do the replies to those messages' buttons.
+- Commands, buttons and free text inside DMs are answered in the DM.
+- Only /encourage posts publicly, and it carries nothing personal.
+
+A person is addressed as `user:<id>` (their DMs), a community channel as `channel:<id>`: `send` turns a
+person's address into a DM, never into a post in a server channel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import logging
+import random
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import aiohttp
+import discord
+
+from bot.adapters.base import Delivery, parse_command
+from bot.adapters.discord.client import ApiEndpoints, KeepGoingClient
+from bot.adapters.discord.layout import LABEL_LIMIT, Part, Rows, custom_id, parts
+from bot.config import Settings
+from bot.domain import Incoming, Kind, Outgoing, Rhythm, Schedule, TargetKind, Who
+from bot.engine import Engine
+from bot.nudges import timing
+from bot.store import StoreError
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "discord"
+USER_PREFIX = "user:"
+CHANNEL_PREFIX = "channel:"
+CANNOT_DM = 50007
+# Discord error codes that mean "this will never arrive": closed DMs, unknown channel or user, no access,
+# invalid recipient.
+GONE = frozenset({CANNOT_DM, 10003, 10013, 50001, 50033})
+ENCOURAGEMENTS = "community/encourage_"
+COMMUNITY_ZONE = "UTC"
+NO_QUIET_HOURS = "00:00"  # a channel's members live in many zones; the admin chose the time
+MAX_REMEMBERED_CHANNELS = 10_000
+
+
+def person_chat(user_id: int) -> str:
+    return f"{USER_PREFIX}{user_id}"
+
+
+def channel_chat(channel_id: int) -> str:
+    return f"{CHANNEL_PREFIX}{channel_id}"
+
+
+def _locale(interaction: discord.Interaction) -> str:
+    return interaction.locale.value if interaction.locale else "en"
+
+
+def _view(rows: Rows) -> discord.ui.View:
+    """Buttons for one message. The view is stopped at once so discord.py keeps no copy in memory: clicks are
+    routed by the `kg:` DynamicItem template instead, which works the same after a restart."""
+    view = discord.ui.View(timeout=None)
+    for index, row in enumerate(rows):
+        for button in row:
+            view.add_item(
+                discord.ui.Button(
+                    label=button.label[:LABEL_LIMIT],
+                    custom_id=custom_id(button.payload),
+                    style=discord.ButtonStyle.primary,
+                    row=index,
+                )
+            )
+    view.stop()
+    return view
+
+
+def _spent_view(message: discord.Message, pressed: str | None) -> discord.ui.View:
+    """The pressed message's buttons, all disabled, the chosen one highlighted: a record, not a 2nd press."""
+    view = discord.ui.View.from_message(message, timeout=None)
+    for item in view.children:
+        if isinstance(item, discord.ui.Button):
+            item.disabled = True
+            chosen = item.custom_id == pressed
+            item.style = discord.ButtonStyle.success if chosen else discord.ButtonStyle.secondary
+    view.stop()
+    return view
+
+
+def _message_kwargs(part: Part) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"allowed_mentions": discord.AllowedMentions.none()}
+    if part.text:
+        kwargs["content"] = part.text
+    if part.rows:
+        kwargs["view"] = _view(part.rows)
+    if part.attachment is not None:
+        kwargs["file"] = discord.File(io.BytesIO(part.attachment.content), filename=part.attachment.filename)
+    return kwargs
+
+
+def _parts(replies: Sequence[Outgoing]) -> list[Part]:
+    return [part for reply in replies for part in parts(reply)]
+
+
+class _Target(Protocol):
+    async def send(self, part: Part) -> None: ...
+
+
+@dataclass(frozen=True)
+class _Channel:
+    """A channel (in practice a DM) the bot posts in directly."""
+
+    channel: discord.abc.Messageable
+
+    async def send(self, part: Part) -> None:
+        await self.channel.send(**_message_kwargs(part))
+
+
+@dataclass(frozen=True)
+class _Followup:
+    """Follow-ups to an acknowledged interaction: ephemeral in a server, plain messages in DMs."""
+
+    interaction: discord.Interaction
+    ephemeral: bool
+
+    async def send(self, part: Part) -> None:
+        await self.interaction.followup.send(**_message_kwargs(part), ephemeral=self.ephemeral, wait=True)
+
+
+async def _deliver(target: _Target, message_parts: Sequence[Part]) -> None:
+    for part in message_parts:
+        await target.send(part)
+
+
+async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:
+    """Acknowledge within Discord's 3 seconds, before any work. False when it was too late."""
+    try:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+    except (discord.HTTPException, discord.InteractionResponded) as error:
+        logger.warning("discord: could not acknowledge an interaction: %s", type(error).__name__)
+        return False
+    return True
+
+
+async def _acknowledge_click(interaction: discord.Interaction) -> bool:
+    """Acknowledge a click by disabling the pressed message's buttons, in the same call."""
+    try:
+        if interaction.message is not None and interaction.message.components:
+            pressed = interaction.data.get("custom_id") if interaction.data else None
+            await interaction.response.edit_message(view=_spent_view(interaction.message, pressed))
+        else:
+            await interaction.response.defer()
+    except (discord.HTTPException, discord.InteractionResponded) as error:
+        logger.warning("discord: could not acknowledge a click: %s", type(error).__name__)
+        return False
+    return True
+
+
+def community_schedule(channel_id: int, locale: str, now: datetime) -> Schedule:
+    """A weekly post in a channel, on this weekday at about this time (UTC, to the quarter hour)."""
+    wall = timing.local_now(now, COMMUNITY_ZONE)
+    rounded = wall - timedelta(minutes=wall.minute % 15)
+    local_time = timing.hhmm(rounded.time())
+    anchor = timing.local_anchor(now, COMMUNITY_ZONE)
+    return Schedule(
+        platform=PLATFORM,
+        target_kind=TargetKind.CHANNEL,
+        target_id=str(channel_id),
+        chat_id=channel_chat(channel_id),
+        rhythm=Rhythm.WEEKLY,
+        local_time=local_time,
+        timezone=COMMUNITY_ZONE,
+        next_due_at=timing.next_due(Rhythm.WEEKLY, local_time, COMMUNITY_ZONE, now, anchor),
+        quiet_start=NO_QUIET_HOURS,
+        quiet_end=NO_QUIET_HOURS,
+        locale=locale,
+        created_at=now,
+    )
+
+
+class DiscordAdapter:
+    """Runs the Discord client on the shared loop and translates between Discord and the engine."""
+
+    platform = PLATFORM
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        guild_ready_timeout: float = 2.0,
+        ready_timeout: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.ready_timeout = ready_timeout
+        self.client = KeepGoingClient(
+            self,
+            shard_count=settings.discord_shard_count,
+            shard_ids=list(settings.discord_shard_ids) or None,
+            guild_ready_timeout=guild_ready_timeout,
+        )
+        self.endpoints = ApiEndpoints(settings.discord_api_url)
+        self._gateway: asyncio.Task[None] | None = None
+        self._last_encouragement: OrderedDict[int, str] = OrderedDict()
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    # ---- lifecycle ------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Log in (a bad token fails here), then connect the gateway in the background.
+
+        Waits up to `ready_timeout` for the first READY so a refused connection (a privileged intent, a bad
+        shard setting) stops start-up; a slow one only gets a warning and keeps connecting.
+        """
+        self.endpoints.apply_rest()
+        try:
+            await self.client.login(self.settings.discord_token)
+            await self.endpoints.apply_gateway(self.client)
+        except BaseException:
+            await self.client.close()
+            self.endpoints.restore()
+            raise
+        self._gateway = asyncio.create_task(self.client.connect(), name="discord-gateway")
+        ready = asyncio.create_task(self.client.wait_until_ready())
+        done, _ = await asyncio.wait(
+            {self._gateway, ready}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+        ready.cancel()
+        if self._gateway in done:
+            error = self._gateway.exception()
+            await self.stop()
+            raise RuntimeError("the Discord gateway connection ended during start-up") from error
+        if ready not in done:
+            logger.warning("discord: not ready after %.0f s; still connecting", self.ready_timeout)
+        self._gateway.add_done_callback(self._gateway_ended)
+
+    @staticmethod
+    def _gateway_ended(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("discord: the gateway connection stopped: %s", type(task.exception()).__name__)
+
+    async def stop(self, grace: float = 10.0) -> None:
+        """Let turns in progress finish and answer (up to `grace` seconds), then disconnect."""
+        busy = {t for t in self._in_flight if t is not asyncio.current_task()}
+        if busy:
+            await asyncio.wait(busy, timeout=grace)
+        await self.client.close()
+        if self._gateway is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.wait_for(self._gateway, 10)
+            self._gateway = None
+        self.endpoints.restore()
+
+    @contextlib.contextmanager
+    def _turn(self) -> Iterator[None]:
+        """Mark the running handler as in flight, so `stop` waits for it to answer."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            yield
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    # ---- the engine -----------------------------------------------------------------------------
+    @staticmethod
+    def _who(user: discord.abc.User) -> Who:
+        return Who(PLATFORM, str(user.id), person_chat(user.id))
+
+    async def _stored_locale(self, who: Who) -> str:
+        """A DM carries no locale: use the one the person's last slash command or click had."""
+        try:
+            data = await self.engine.store.load(who.key)
+        except StoreError:
+            return "en"
+        return data.person.locale if data.person is not None else "en"
+
+    def _notice(self, template: str, locale: str, **values: object) -> Part:
+        return Part(self.engine.notice(template, PLATFORM, locale, **values).text)
+
+    async def _apologise(self, target: _Target, locale: str) -> None:
+        with contextlib.suppress(discord.HTTPException):
+            await target.send(self._notice("something_went_wrong", locale))
+
+    # ---- personal conversations -----------------------------------------------------------------
+    async def on_personal_command(self, interaction: discord.Interaction, command: str, args: str) -> None:
+        with self._turn():
+            await self._on_personal_command(interaction, command, args)
+
+    async def _on_personal_command(self, interaction: discord.Interaction, command: str, args: str) -> None:
+        in_dm = interaction.guild_id is None
+        if not await _defer(interaction, ephemeral=not in_dm):
+            return
+        locale = _locale(interaction)
+        event = Incoming(
+            self._who(interaction.user),
+            Kind.COMMAND,
+            command=command,
+            args=args,
+            locale=locale,
+            update_key=f"i:{interaction.id}",
+        )
+        try:
+            message_parts = _parts(await self.engine.handle(event))
+            if not message_parts:  # a redelivered interaction: nothing new to say
+                with contextlib.suppress(discord.HTTPException):
+                    await interaction.delete_original_response()
+            elif in_dm:
+                await _deliver(_Followup(interaction, ephemeral=False), message_parts)
+            else:
+                await self._deliver_privately(interaction, message_parts, locale)
+        except Exception:
+            logger.exception("discord: /%s failed", command)
+            await self._apologise(_Followup(interaction, ephemeral=True), locale)
+
+    async def _deliver_privately(
+        self, interaction: discord.Interaction, message_parts: Sequence[Part], locale: str
+    ) -> None:
+        """From a server: to the person's DMs, or, if those are closed, as ephemeral follow-ups."""
+        sent = 0
+        try:
+            dm = await interaction.user.create_dm()
+            for part in message_parts:
+                await _Channel(dm).send(part)
+                sent += 1
+        except discord.Forbidden as error:
+            logger.info("discord: DMs closed (code %s); answering ephemerally", error.code)
+        else:
+            await _Followup(interaction, ephemeral=True).send(
+                self._notice("discord_dm_opened", locale, link=dm.jump_url)
+            )
+            return
+        here = _Followup(interaction, ephemeral=True)
+        await here.send(self._notice("discord_dms_closed", locale))
+        await _deliver(here, message_parts[sent:])
+
+    async def on_button(self, interaction: discord.Interaction, payload: str) -> None:
+        with self._turn():
+            await self._on_button(interaction, payload)
+
+    async def _on_button(self, interaction: discord.Interaction, payload: str) -> None:
+        if not await _acknowledge_click(interaction):
+            return
+        locale = _locale(interaction)
+        # In DMs, plain messages; anywhere else only the ephemeral messages the person was shown have buttons.
+        target = _Followup(interaction, ephemeral=interaction.guild_id is not None)
+        event = Incoming(
+            self._who(interaction.user),
+            Kind.BUTTON,
+            payload=payload,
+            locale=locale,
+            update_key=f"i:{interaction.id}",
+        )
+        try:
+            await _deliver(target, _parts(await self.engine.handle(event)))
+        except Exception:
+            logger.exception("discord: a button click failed")
+            await self._apologise(target, locale)
+
+    async def on_direct_message(self, message: discord.Message) -> None:
+        """Free text (or a typed /command) in DMs; anything else a person sends there is UNSUPPORTED."""
+        with self._turn():
+            await self._on_direct_message(message)
+
+    async def _on_direct_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.guild is not None:
+            return
+        if message.type not in (discord.MessageType.default, discord.MessageType.reply):
+            return
+        who = self._who(message.author)
+        locale = await self._stored_locale(who)
+        key = f"m:{message.id}"
+        text = message.content
+        command = parse_command(text.strip())
+        if command is not None:
+            name, args = command
+            event = Incoming(who, Kind.COMMAND, command=name, args=args, locale=locale, update_key=key)
+        elif text.strip():
+            event = Incoming(who, Kind.TEXT, text=text, locale=locale, update_key=key)
+        else:
+            event = Incoming(who, Kind.UNSUPPORTED, locale=locale, update_key=key)
+        target = _Channel(message.channel)
+        try:
+            await _deliver(target, _parts(await self.engine.handle(event)))
+        except discord.Forbidden as error:
+            logger.info("discord: could not answer a DM (code %s)", error.code)
+        except Exception:
+            logger.exception("discord: a DM failed")
+            await self._apologise(target, locale)
+
+    # ---- community and resources ----------------------------------------------------------------
+    def _encouragement(self, channel_id: int) -> str:
+        """A general encouragement template, never the one this channel saw last."""
+        pool = [n for n in self.engine.templates.template_names() if n.startswith(ENCOURAGEMENTS)]
+        last = self._last_encouragement.pop(channel_id, None)
+        choice = random.choice([n for n in pool if n != last] or pool)
+        self._last_encouragement[channel_id] = choice
+        while len(self._last_encouragement) > MAX_REMEMBERED_CHANNELS:
+            self._last_encouragement.popitem(last=False)
+        return choice
+
+    async def on_encourage(self, interaction: discord.Interaction) -> None:
+        """Public on purpose: a general encouragement with nothing about anyone in it."""
+        locale = (interaction.guild_locale or interaction.locale).value
+        text = self.engine.notice(self._encouragement(interaction.channel_id or 0), PLATFORM, locale).text
+        try:
+            await interaction.response.send_message(text, allowed_mentions=discord.AllowedMentions.none())
+        except (discord.HTTPException, discord.InteractionResponded) as error:
+            logger.warning("discord: /encourage not answered: %s", type(error).__name__)
+
+    async def on_resources(self, interaction: discord.Interaction) -> None:
+        """Crisis lines for whoever asks, shown only to them, with no stored data needed."""
+        locale = _locale(interaction)
+        found = self.engine.resources.for_person(None, locale, self.engine.settings.default_country)
+        text = self.engine.notice("resources", PLATFORM, locale, resources=found).text
+        try:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
+            )
+        except (discord.HTTPException, discord.InteractionResponded) as error:
+            logger.warning("discord: /resources not answered: %s", type(error).__name__)
+
+    async def on_setup(self, interaction: discord.Interaction, weekly: bool) -> None:
+        """Server admins turn a channel's weekly community post on or off; everyone else is told kindly."""
+        with self._turn():
+            await self._on_setup(interaction, weekly)
+
+    async def _on_setup(self, interaction: discord.Interaction, weekly: bool) -> None:
+        if not await _defer(interaction, ephemeral=True):
+            return
+        locale = _locale(interaction)
+        here = _Followup(interaction, ephemeral=True)
+        channel_id = interaction.channel_id
+        try:
+            if interaction.guild_id is None or channel_id is None or not interaction.permissions.manage_guild:
+                template = "setup_not_allowed"
+            elif not weekly:
+                removed = await self.engine.store.delete_channel_schedule(PLATFORM, str(channel_id))
+                template = "setup_off" if removed else "setup_was_off"
+            elif not (interaction.app_permissions.view_channel and interaction.app_permissions.send_messages):
+                template = "setup_cannot_post"
+            else:
+                guild_locale = (interaction.guild_locale or interaction.locale).value
+                schedule = community_schedule(channel_id, guild_locale, self.engine.clock())
+                await self.engine.store.upsert_channel_schedule(schedule)
+                template = "setup_done"
+        except StoreError as error:
+            logger.warning("discord: /setup not saved: %s", error)
+            template = "store_unavailable"
+        try:
+            await here.send(self._notice(template, locale))
+        except discord.HTTPException as error:
+            logger.warning("discord: /setup not answered: %s", type(error).__name__)
+
+    # ---- sending outside a turn (nudges, community posts) ---------------------------------------
+    async def send(self, chat_id: str, message: Outgoing) -> Delivery:
+        """Send to `user:<id>` (opens their DM) or `channel:<id>` (a community post).
+
+        A bare number is taken as a user id, never as a channel, so a person's message can't land in a server
+        channel by mistake. discord.py waits out rate limits itself; closed DMs (50007), a deleted channel or
+        user, or lost access are UNREACHABLE (never retried: Discord bans bots that keep hitting 403s); any
+        other failure is FAILED.
+        """
+        kind, _, raw = chat_id.rpartition(":")
+        if not raw.isdigit() or kind not in ("", USER_PREFIX[:-1], CHANNEL_PREFIX[:-1]):
+            logger.error("discord: cannot send to a malformed address")
+            return Delivery.UNREACHABLE
+        sent = 0
+        try:
+            target: discord.abc.Messageable
+            if kind == CHANNEL_PREFIX[:-1]:
+                target = self.client.get_partial_messageable(int(raw), type=discord.ChannelType.text)
+            else:
+                target = await self.client.create_dm(discord.Object(id=int(raw)))
+            for part in parts(message):
+                await _Channel(target).send(part)
+                sent += 1
+        except discord.HTTPException as error:
+            if sent:
+                logger.warning("discord: a message was only partly sent (code %s)", error.code)
+                return Delivery.SENT
+            if error.code in GONE or isinstance(error, discord.NotFound):
+                logger.info("discord: unreachable (code %s)", error.code)
+                return Delivery.UNREACHABLE
+            logger.warning("discord: send failed (status %s, code %s)", error.status, error.code)
+            return Delivery.FAILED
+        except (OSError, TimeoutError, aiohttp.ClientError, discord.DiscordException) as error:
+            logger.warning("discord: send failed: %s", type(error).__name__)
+            return Delivery.SENT if sent else Delivery.FAILED
+        return Delivery.SENT

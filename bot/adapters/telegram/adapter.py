@@ -1,0 +1,193 @@
+"""The Telegram adapter: python-telegram-bot's `Application` for transport, our engine for everything else.
+
+No PTB persistence, ConversationHandler or JobQueue: conversation state lives in our store, written in the
+same transaction that de-duplicates the update, so a restart, a crash or a second process loses nothing.
+We drive the `Application` by hand (initialize/start/updater) because `run_polling` wants to own the loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import traceback
+from dataclasses import replace
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from telegram import CallbackQuery, Update
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, TypeHandler
+
+from bot.adapters.base import Delivery
+from bot.adapters.telegram.commands import register_commands
+from bot.adapters.telegram.mapping import (
+    ALLOWED_UPDATES,
+    PLATFORM,
+    addressed_elsewhere,
+    group_link,
+    needs_group_pointer,
+    to_incoming,
+)
+from bot.adapters.telegram.ordering import PerChatProcessor
+from bot.adapters.telegram.sending import OVERALL_RATE, TelegramSender
+from bot.config import ConfigError, Settings
+from bot.domain import Incoming, Kind, Outgoing
+from bot.engine import Engine
+
+logger = logging.getLogger(__name__)
+
+POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits for news
+_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a webhook secret_token
+
+
+def webhook_target(settings: Settings) -> tuple[str, str] | None:
+    """(webhook URL, path to listen on) in webhook mode, None for long polling; ConfigError if unsafe."""
+    url = settings.telegram_webhook_url
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"TELEGRAM_WEBHOOK_URL must be an https:// URL, got {url!r}")
+    if not settings.telegram_webhook_secret:
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is: without it anyone who "
+            "finds the URL could post fake updates (use 1-256 of A-Z a-z 0-9 _ -)"
+        )
+    if not _SECRET.fullmatch(settings.telegram_webhook_secret):
+        raise ConfigError("TELEGRAM_WEBHOOK_SECRET may use only A-Z a-z 0-9 _ - (1-256 characters)")
+    return url, parts.path.lstrip("/")
+
+
+class TelegramAdapter:
+    """Maps updates to the engine and sends its replies; also the `Sender` nudges go through."""
+
+    platform = PLATFORM
+
+    def __init__(self, engine: Engine, settings: Settings, *, overall_rate: float = OVERALL_RATE) -> None:
+        """`overall_rate` is this process's share of Telegram's ~30 messages a second."""
+        self.engine = engine
+        self.settings = settings
+        self.webhook = webhook_target(settings)
+        # PTB logs whole updates and request bodies at DEBUG: people's words must never reach a log.
+        library = logging.getLogger("telegram")
+        if library.getEffectiveLevel() < logging.INFO:
+            library.setLevel(logging.INFO)
+        builder = (
+            Application.builder()
+            .token(settings.telegram_token)
+            .concurrent_updates(PerChatProcessor())
+            .job_queue(None)
+        )
+        if settings.telegram_api_url:  # a self-hosted Bot API server (or a test's fake)
+            api = settings.telegram_api_url
+            builder = builder.base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+        self.app = builder.build()
+        self.app.add_handler(TypeHandler(Update, self._on_update))
+        self.app.add_error_handler(self._on_error)
+        self.sender = TelegramSender(self.app.bot, overall_rate=overall_rate)
+
+    # ---- life cycle -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Connect (getMe), set the command menu, then poll or listen for the webhook."""
+        await self.app.initialize()
+        try:
+            await register_commands(self.app.bot)
+            await self.app.start()
+            updater = self.app.updater
+            assert updater is not None
+            if self.webhook is None:
+                await updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES))
+                logger.info("telegram: long polling as @%s", self.app.bot.username)
+            else:
+                url, path = self.webhook
+                await updater.start_webhook(
+                    listen=self.settings.telegram_listen_host,
+                    port=self.settings.telegram_listen_port,
+                    url_path=path,
+                    webhook_url=url,
+                    secret_token=self.settings.telegram_webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                )
+                logger.info("telegram: webhook listening on port %d", self.settings.telegram_listen_port)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish the ones already taken (retries cut short), then disconnect."""
+        self.sender.stopping.set()
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def send(self, chat_id: str, message: Outgoing) -> Delivery:
+        """Send outside a turn (nudges) or inside one (replies), under the same limits."""
+        return await self.sender.send(chat_id, message)
+
+    # ---- updates --------------------------------------------------------------------------------
+    async def _on_update(self, update: Update, _context: object) -> None:
+        """One update; whatever goes wrong stays with this update and the bot keeps running."""
+        if update.callback_query is not None:
+            await self._answer(update.callback_query)  # first, always: or the person's button spins
+        event: Incoming | None = None
+        try:
+            event = to_incoming(update)
+            if event is None:
+                return
+            if not event.private:
+                await self._in_group(update, event)
+            elif update.edited_message is not None:
+                await self._notice(event, "edited_message")
+            else:
+                await self._turn(update, event)
+        except Exception as error:
+            _log_failure(error)
+            if event is not None and event.private:
+                try:
+                    await self._notice(event, "something_went_wrong")
+                except Exception as again:
+                    _log_failure(again)
+
+    async def _turn(self, update: Update, event: Incoming) -> None:
+        replies = await self.engine.handle(event)
+        query = update.callback_query
+        if event.kind is Kind.BUTTON and query is not None and query.message is not None:
+            await self.sender.remove_keyboard(event.who.chat_id, query.message.message_id)
+        for reply in replies:
+            if await self.sender.send(event.who.chat_id, reply) is not Delivery.SENT:
+                break  # the rest of a turn makes no sense without the part that failed
+
+    async def _in_group(self, update: Update, event: Incoming) -> None:
+        """Never reflect in public: /start and /help get a link to a private chat; the rest, silence."""
+        username = self.app.bot.username
+        if not needs_group_pointer(event) or addressed_elsewhere(update.effective_message, username):
+            return
+        notice = self.engine.notice("group_start", PLATFORM, event.locale, link=group_link(username))
+        await self.sender.send(event.who.chat_id, replace(notice, private=False))
+
+    async def _notice(self, event: Incoming, template: str) -> None:
+        await self.sender.send(event.who.chat_id, self.engine.notice(template, PLATFORM, event.locale))
+
+    async def _answer(self, query: CallbackQuery) -> None:
+        try:
+            await query.answer()
+        except BadRequest:
+            logger.info("telegram: callback query too old to answer")  # a stale press, e.g. after a restart
+        except TelegramError as error:
+            logger.warning("telegram: could not answer a callback query: %s", type(error).__name__)
+
+    async def _on_error(self, _update: object, context: object) -> None:
+        """Errors PTB caught outside our handler: the type and place only, never the update."""
+        error = getattr(context, "error", None)
+        if isinstance(error, BaseException):
+            _log_failure(error)
+
+
+def _log_failure(error: BaseException) -> None:
+    """Log an exception's type and where it was raised; its message may quote what a person wrote."""
+    frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
+    logger.error("telegram: an update failed: %s at %s", type(error).__name__, where)
