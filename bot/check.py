@@ -11,7 +11,7 @@ import ast
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from jinja2 import TemplateError
 
 from bot.domain import Flow, Markup, Person, Rhythm, Schedule, TargetKind, UserKey
-from bot.engine import reflection
+from bot.engine import nudging, reflection
 from bot.engine.conversation import NOTE_LIMIT
 from bot.engine.say import FLOW_VERSION, Say
 from bot.safety import ResourceBook
@@ -73,6 +73,24 @@ def sample_schedule() -> Schedule:
     )
 
 
+# The longest values nudge templates and labels can get.
+NUDGE_NOW = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+NUDGE_SAMPLES: dict[str, Any] = {
+    "rhythm": "tapering",
+    "local_time": "20:45",
+    "timezone": "America/Argentina/ComodRivadavia",
+    "quiet_start": "21:00",
+    "quiet_end": "09:00",
+    "next_date": "2026-12-31",
+    "next_time": "20:45",
+    "time": "23:45",
+    "suggestion": "20:30",
+    "zone": "America/Argentina/ComodRivadavia",
+    "now_there": "23:59",
+}
+LABEL_SAMPLES = {"time": "23:45", "zone": NUDGE_SAMPLES["zone"], "start": "21:00", "end": "09:00"}
+
+
 def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
     """Worst-case values for every variable any template uses, once per country's helplines."""
     person = sample_person()
@@ -101,6 +119,13 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
                 "note": "W" * NOTE_LIMIT if flag else "",
                 "count": 99,
                 "link": "https://t.me/" + "k" * 32 + "?start=" + "x" * 64,
+                **NUDGE_SAMPLES,
+                "next_weekday": 6 if flag else -1,
+                "paused": flag,
+                "resting": not flag,
+                "new": flag,
+                "stopped": flag,
+                "changed": flag,
             }
 
 
@@ -122,7 +147,14 @@ def named_templates() -> set[str]:
 
 def all_buttons() -> list[Say]:
     """Every question's buttons, to check payload sizes and labels."""
-    return [reflection.question(step) for step in reflection.QUESTION_STEPS]
+    longest = sample_schedule()
+    nudge_steps = [nudging.question(s, sample_person(), longest, NUDGE_NOW) for s in nudging.sample_steps()]
+    nudge_messages = [
+        nudging.offer(),
+        Say("nudges/care_1", buttons=nudging.nudge_buttons(replace(longest, milestone=None))),
+        Say("nudges/ask_fewer", buttons=nudging.fewer_buttons(longest)),
+    ]
+    return [reflection.question(step) for step in reflection.QUESTION_STEPS] + nudge_steps + nudge_messages
 
 
 def check_templates(templates: Templates, book: ResourceBook, report: Report) -> None:
@@ -150,7 +182,7 @@ def check_templates(templates: Templates, book: ResourceBook, report: Report) ->
                     continue
                 break
         for key in templates.label_keys(DEFAULT_LOCALE):
-            label = templates.label(key, locale)
+            label = templates.label(key, locale, **LABEL_SAMPLES)
             if not label or len(label) > LABEL_LIMIT:
                 report.fail(f"{locale} label {key}: must be 1-{LABEL_LIMIT} characters")
 

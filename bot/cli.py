@@ -23,6 +23,9 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--db", type=Path, help="use another SQLite database file")
     chat.add_argument("--locale", default="en", help="the language to chat in (default: en)")
     sub.add_parser("check", help="render every template in every locale and check platform limits")
+    nudges = sub.add_parser("nudges", help="list the nudges due soon: who would receive what (sends nothing)")
+    nudges.add_argument("--dry-run", action="store_true", required=True, help="list only (required)")
+    nudges.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default: 24)")
     sync = sub.add_parser("discord-sync", help="upload the Discord slash commands (after they change)")
     sync.add_argument("--guild", type=int, help="to this server only (shows at once; for testing)")
     return parser
@@ -42,6 +45,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_check()
     if args.command == "discord-sync":
         return _discord_sync(settings, args.guild)
+    if args.command == "nudges":
+        try:
+            return asyncio.run(_nudges_dry_run(settings, args.hours))
+        except StoreError as error:
+            print(f"keepgoing: cannot use the database: {error}", file=sys.stderr)
+            return 2
     if args.command == "chat" and args.db is not None:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
     try:
@@ -84,10 +93,37 @@ def _discord_sync(settings: Settings, guild: int | None) -> int:
 
 async def _chat(settings: Settings, user: str, locale: str) -> int:
     from bot.adapters.console import ConsoleAdapter
-    from bot.app import running_engine
+    from bot.app import background, running_engine
+    from bot.nudges.dispatcher import Dispatcher, OneChat
 
     async with running_engine(settings) as engine:
-        await ConsoleAdapter(engine, user_id=user, locale=locale).run()
+        console = ConsoleAdapter(engine, user_id=user, locale=locale)
+        dispatcher = Dispatcher(engine.store, engine, [OneChat(console, console.who.chat_id)])
+        async with background(dispatcher.run()):  # due nudges show up in the chat
+            await console.run()
+    return 0
+
+
+async def _nudges_dry_run(settings: Settings, hours: float) -> int:
+    """Print who would receive which nudge in the next `hours` (masked ids; nothing is sent or claimed)."""
+    from datetime import UTC, datetime
+
+    from bot.nudges.dispatcher import dry_run
+    from bot.store import store_from_url
+
+    store = store_from_url(settings.database_url)
+    await store.open()
+    try:
+        count = 0
+        print(f"{'due (UTC)':<17}  {'platform':<9}  {'target':<9}  {'local time':<26}  template")
+        async for planned in dry_run(store, datetime.now(UTC), hours):
+            due = planned.at.strftime("%Y-%m-%d %H:%M")
+            where = f"{planned.platform:<9}  {planned.target:<9}  {planned.local:<26}"
+            print(f"{due:<17}  {where}  {planned.template}")
+            count += 1
+        print(f"{count} nudge(s) in the next {hours:g} hour(s); nothing was sent")
+    finally:
+        await store.close()
     return 0
 
 

@@ -8,6 +8,7 @@ from typing import Protocol
 from bot.app import background, retention_sweeper, running_engine, stop_event_on_signals
 from bot.config import Settings
 from bot.engine import Engine
+from bot.nudges.dispatcher import Dispatcher
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,9 @@ async def run_platforms(settings: Settings) -> int:
                 await adapter.start()
                 started.append(adapter)
                 logger.info("%s adapter running", adapter.platform)
-            async with background(retention_sweeper(engine)):
+            senders = [a for a in started if callable(getattr(a, "send", None))]
+            dispatcher = Dispatcher(engine.store, engine, senders)  # type: ignore[arg-type]
+            async with background(retention_sweeper(engine), dispatcher.run()):
                 await stop.wait()
                 logger.info("stopping")
         finally:

@@ -312,3 +312,21 @@ def _plan(due: DueNudge, now: datetime, end: datetime, grace: timedelta) -> Iter
             recent_templates=remember(s.recent_templates, content.template),
         )
         slot = next_for(s, at)
+
+
+class OneChat:
+    """A sender that delivers to one chat only (the console's person); others wait for their own session.
+
+    Their nudges come back FAILED, so they are retried and, past the grace window, skipped, never opted
+    out: another person chatting in the same console database has not blocked anyone.
+    """
+
+    def __init__(self, sender: Sender, chat_id: str) -> None:
+        self.sender = sender
+        self.chat_id = chat_id
+        self.platform = sender.platform
+
+    async def send(self, chat_id: str, message: Outgoing) -> Delivery:
+        if chat_id != self.chat_id:
+            return Delivery.FAILED
+        return await self.sender.send(chat_id, message)

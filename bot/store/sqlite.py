@@ -83,13 +83,14 @@ def _answers(table: str) -> str:
     )
 
 
-_RETURNED = ", ".join(("id", *SCHEDULE_COLUMNS))  # RETURNING takes neither `*` with others nor aliases
+_RETURNED = ", ".join(("id", *SCHEDULE_COLUMNS))  # RETURNING takes no `table.*`
 
 
-def _due(row: sqlite3.Row) -> DueNudge:
+def _due(row: sqlite3.Row, answers: dict[str, str] | None = None) -> DueNudge:
     schedule = schedule_from(row)
     assert schedule.next_due_at is not None
-    answers = json.loads(row["answers"]) if row["answers"] else {}
+    if answers is None:
+        answers = json.loads(row["answers"]) if row["answers"] else {}
     return DueNudge(schedule, schedule.next_due_at, answers)
 
 
@@ -255,13 +256,25 @@ class SQLiteStore:
                 f"UPDATE schedules SET lease_owner = ?, lease_until = ? WHERE id IN ("
                 "SELECT id FROM schedules WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
                 "AND (lease_until IS NULL OR lease_until <= ?) "
-                f"AND platform IN ({_marks(platforms)}) ORDER BY next_due_at LIMIT ?) "
-                f"RETURNING {_RETURNED}, {_answers('schedules')}",
+                # `+platform`: walk the due index in time order rather than the platform's whole unique index
+                f"AND +platform IN ({_marks(platforms)}) ORDER BY next_due_at LIMIT ?) RETURNING {_RETURNED}",
                 (owner, utc(lease_until), utc(now), utc(now), *platforms, limit),
             )
             rows = await cursor.fetchall()
             await cursor.close()
-        return sorted((_due(row) for row in rows), key=lambda d: (d.slot_at, d.schedule.id or 0))
+            ids = [row["id"] for row in rows]
+            answers: dict[int, dict[str, str]] = {}
+            if ids:
+                # A separate read: SQLite plans a subquery inside RETURNING as a full scan of people.
+                async with db.execute(
+                    "SELECT s.id, json_extract(p.flow, '$.answers') FROM schedules s JOIN people p "
+                    "ON p.platform = s.platform AND p.user_id = s.target_id "
+                    f"WHERE s.target_kind = 'person' AND s.id IN ({_marks(ids)})",
+                    ids,
+                ) as cursor:
+                    answers = {row[0]: json.loads(row[1]) for row in await cursor.fetchall() if row[1]}
+        due = [_due(row, answers.get(row["id"], {})) for row in rows]
+        return sorted(due, key=lambda d: (d.slot_at, d.schedule.id or 0))
 
     async def record_nudge(
         self,

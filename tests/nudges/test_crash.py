@@ -1,4 +1,4 @@
-"""Crash safety: a dispatcher process SIGKILLed at random moments loses no nudge and doubles at most one per kill.
+"""Crash safety: a dispatcher SIGKILLed at random moments loses no nudge and doubles at most one per kill.
 
 A separate process (tests/nudges/crash_worker.py) sends a few hundred due nudges from a SQLite file to a
 fake HTTP platform served here; we kill it with SIGKILL at random moments and start it again until it
@@ -81,7 +81,9 @@ async def test_sigkilled_dispatcher_loses_nothing_and_doubles_at_most_one_per_ki
     assert kills == KILLS
     assert set(received) == {f"p{i}" for i in range(PEOPLE)}  # every due slot delivered
     duplicates = sum(n - 1 for n in received.values())
-    assert duplicates <= kills, duplicates  # only a crash between the platform's OK and our commit can double one
+    assert duplicates <= kills, (
+        duplicates
+    )  # only a crash between the platform's OK and our commit can double one
     with sqlite3.connect(db) as conn:
         logged = conn.execute("SELECT outcome, COUNT(*) FROM nudge_log GROUP BY outcome").fetchall()
         pending = conn.execute("SELECT COUNT(*) FROM schedules WHERE next_due_at <= ?", (start.isoformat(),))

@@ -15,7 +15,7 @@ from bot.domain import Rhythm, Schedule, TargetKind
 from bot.engine import Engine
 from bot.engine.say import Say
 from bot.nudges.content import CARE, COMMUNITY, RECENT_KEEP, SESSION, STEP
-from bot.nudges.dispatcher import DispatchSettings, Dispatcher, dry_run
+from bot.nudges.dispatcher import Dispatcher, DispatchSettings, dry_run
 from bot.store.base import NudgeOutcome
 from tests.chat import Chat
 from tests.conftest import Clock
@@ -135,7 +135,9 @@ async def test_failed_sends_are_retried_with_backoff_not_lost_not_doubled(
     assert log_rows(tmp_path)[0][:2] == (s.next_due_at.isoformat(timespec="microseconds"), "sent")
 
 
-async def test_unreachable_opts_out_and_is_never_retried(engine: Engine, clock: Clock, tmp_path: Path) -> None:
+async def test_unreachable_opts_out_and_is_never_retried(
+    engine: Engine, clock: Clock, tmp_path: Path
+) -> None:
     chat = Chat(engine)
     s = await opt_in(chat)
     assert s.next_due_at is not None
@@ -185,7 +187,9 @@ async def test_an_expired_lease_is_claimed_again_and_a_stale_owner_cannot_record
     assert (await schedule_of(engine, chat)).sent_count == 1
 
 
-async def test_wording_rotates_and_tiny_steps_follow_what_was_recognised(engine: Engine, clock: Clock) -> None:
+async def test_wording_rotates_and_tiny_steps_follow_what_was_recognised(
+    engine: Engine, clock: Clock
+) -> None:
     chat = Chat(engine)
     s = await opt_in(chat, answers={"rapport": "Yes, that fits", "practical": "Partly"})
     assert s.next_due_at is not None
@@ -244,7 +248,9 @@ async def test_the_milestone_is_celebrated_and_changes_what_follows(engine: Engi
     assert "I booked a session" not in [b.label for row in sink.sent[-1][1].buttons for b in row]
 
 
-async def test_a_channel_gets_the_community_post_without_personal_buttons(engine: Engine, clock: Clock) -> None:
+async def test_a_channel_gets_the_community_post_without_personal_buttons(
+    engine: Engine, clock: Clock
+) -> None:
     store = engine.store
     channel = await store.upsert_channel_schedule(
         Schedule(

@@ -26,7 +26,9 @@ async def test_offer_follows_the_plan_and_no_thanks_stores_nothing(engine: Engin
     assert (await engine.store.load(chat.who.key)).schedule is None
 
 
-async def test_opt_in_with_buttons_stores_a_schedule_due_at_the_local_time(engine: Engine, clock: Clock) -> None:
+async def test_opt_in_with_buttons_stores_a_schedule_due_at_the_local_time(
+    engine: Engine, clock: Clock
+) -> None:
     chat = Chat(engine)
     await reach_plan(chat)
     await chat.press("Yes, set them up")
@@ -135,7 +137,9 @@ async def test_quiet_hours_can_change_but_not_over_the_chosen_time(engine: Engin
     assert (s.quiet_start, s.quiet_end) == ("22:00", "08:00")
 
 
-@pytest.mark.parametrize("words", ["stop", "STOP!", "Unsubscribe", "no more messages please", "Don’t text me"])
+@pytest.mark.parametrize(
+    "words", ["stop", "STOP!", "Unsubscribe", "no more messages please", "Don’t text me"]
+)
 async def test_stop_in_any_words_at_any_step(engine: Engine, words: str) -> None:
     chat = Chat(engine)
     await opt_in(chat)

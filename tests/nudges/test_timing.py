@@ -38,9 +38,10 @@ def transitions(zone: ZoneInfo, year: int) -> list[datetime]:
             lo, hi = int(t.timestamp()), int(nxt.timestamp())
             while hi - lo > 1:
                 mid = (lo + hi) // 2
-                if datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset() == t.astimezone(
-                    zone
-                ).utcoffset():
+                if (
+                    datetime.fromtimestamp(mid, UTC).astimezone(zone).utcoffset()
+                    == t.astimezone(zone).utcoffset()
+                ):
                     lo = mid
                 else:
                     hi = mid
