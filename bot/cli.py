@@ -32,13 +32,21 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `keepgoing` command; problems an operator can fix are one line on stderr and exit 2."""
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-    except ConfigError as error:
-        print(f"keepgoing: {error}", file=sys.stderr)
+        setup_logging(settings.log_level if args.command != "chat" else "WARNING", settings.secrets)
+        return _dispatch(args, settings)
+    except (ConfigError, StoreError) as error:
+        what = "cannot use the database" if isinstance(error, StoreError) else "configuration problem"
+        print(f"keepgoing: {what}: {error}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level if args.command != "chat" else "WARNING", settings.secrets)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from bot.check import run_check
 
@@ -46,30 +54,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "discord-sync":
         return _discord_sync(settings, args.guild)
     if args.command == "nudges":
-        try:
-            return asyncio.run(_nudges_dry_run(settings, args.hours))
-        except StoreError as error:
-            print(f"keepgoing: cannot use the database: {error}", file=sys.stderr)
-            return 2
+        return asyncio.run(_nudges_dry_run(settings, args.hours))
     if args.command == "chat" and args.db is not None:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
-    try:
-        if args.command == "chat" or not (settings.telegram_token or settings.discord_token):
-            return asyncio.run(
-                _chat(
-                    settings,
-                    args.user if args.command == "chat" else "local",
-                    getattr(args, "locale", "en"),
-                )
-            )
-        from bot.runner import run_platforms
+    if args.command == "chat" or not (settings.telegram_token or settings.discord_token):
+        user = args.user if args.command == "chat" else "local"
+        return asyncio.run(_chat(settings, user, getattr(args, "locale", "en")))
+    from bot.runner import run_platforms
 
-        return asyncio.run(run_platforms(settings))
-    except StoreError as error:
-        print(f"keepgoing: cannot use the database: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return asyncio.run(run_platforms(settings))
 
 
 def _discord_sync(settings: Settings, guild: int | None) -> int:

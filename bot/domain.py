@@ -47,7 +47,8 @@ class Kind(StrEnum):
     TEXT = "text"
     BUTTON = "button"
     COMMAND = "command"
-    UNSUPPORTED = "unsupported"  # a photo, sticker, voice note, file, location, edit…
+    UNSUPPORTED = "unsupported"  # a photo, sticker, voice note, file, location… (text: any caption)
+    EDITED = "edited"  # an edit of an earlier message (text: the new wording)
 
 
 @dataclass(frozen=True)

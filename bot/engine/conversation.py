@@ -80,7 +80,9 @@ class _Turn:
         schedule = self.data.schedule
         if schedule is not None and schedule.unanswered:
             self.data = replace(self.data, schedule=replace(schedule, unanswered=0))  # they answered
-        text = clean_text(self.event.text if self.event.kind is Kind.TEXT else self.event.args)
+        # Free text, a command's arguments, or a caption / edited text an adapter could not otherwise use:
+        # all of it passes the safety check before anything else.
+        text = clean_text(self.event.args if self.event.kind is Kind.COMMAND else self.event.text)
         if text and self._safety(text):
             return self._result()
         handler = {
@@ -88,6 +90,7 @@ class _Turn:
             Kind.BUTTON: self._button,
             Kind.TEXT: self._text,
             Kind.UNSUPPORTED: self._unsupported,
+            Kind.EDITED: self._edited,
         }[self.event.kind]
         handler(text)
         return self._result()
@@ -544,6 +547,10 @@ class _Turn:
         self.says.extend(nudges.says)
         if nudges.returned and r.is_question(self.flow.step):
             self.restate()
+
+    def _edited(self, _text: str) -> None:
+        self.say("edited_message")
+        self.restate()
 
     def _unsupported(self, _text: str) -> None:
         self.say("unsupported")

@@ -81,7 +81,11 @@ class Engine:
         self.tails = RecentTails()
 
     async def handle(self, event: Incoming) -> list[Outgoing]:
-        """One turn. A redelivered update returns nothing; a store failure still answers kindly."""
+        """One turn. A redelivered update returns nothing; a store failure still answers kindly.
+
+        Replies are rendered before the transaction commits, so a reply that cannot be rendered rolls the
+        turn back (and a redelivery is handled afresh) instead of leaving a saved turn nobody saw.
+        """
         ctx = self._context(event)
         try:
             async with self.store.turn(event.who.key, event.update_key) as turn:
@@ -89,6 +93,7 @@ class Engine:
                     logger.info("duplicate update skipped platform=%s", event.who.platform)
                     return []
                 result = step(turn.data, event, ctx)
+                replies = self.render(result.says, event.who.platform, ctx.locale)
                 if result.forget:
                     await turn.forget()
                 elif result.data != turn.data and result.data.person is not None:
@@ -96,15 +101,13 @@ class Engine:
         except StoreError as error:
             logger.warning("turn not saved platform=%s: %s", event.who.platform, error)
             result = self._without_store(event, ctx)
-        if event.kind in (Kind.TEXT, Kind.COMMAND):
+            replies = self.render(result.says, event.who.platform, ctx.locale)
+        if event.kind is not Kind.BUTTON:
             self.tails.put(event.who.key, "" if result.forget else result.tail, ctx.now)
         logger.info(
-            "turn platform=%s kind=%s replies=%d",
-            event.who.platform,
-            event.kind.value,
-            len(result.says),
+            "turn platform=%s kind=%s replies=%d", event.who.platform, event.kind.value, len(replies)
         )
-        return self.render(result.says, event.who.platform, ctx.locale)
+        return replies
 
     def _without_store(self, event: Incoming, ctx: Context) -> Step:
         """The database is locked or unwritable: still answer a crisis, otherwise say so kindly."""

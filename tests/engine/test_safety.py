@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.domain import UserKey
+from bot.domain import Incoming, Kind, UserKey
 from bot.engine import Engine, EngineSettings
 from bot.logs import RedactingFilter
 from tests.chat import Chat, go_to, reach_plan
@@ -274,3 +274,15 @@ async def test_retention_expires_inactive_people(engine: Engine, clock: Clock) -
     clock.advance(days=31)  # the engine fixture keeps data 30 days
     assert await engine.expire_inactive() == 1
     assert (await engine.store.load(chat.who.key)).person is None
+
+
+@pytest.mark.parametrize("kind", [Kind.UNSUPPORTED, Kind.EDITED])
+async def test_captions_and_edits_pass_the_safety_check(engine: Engine, kind: Kind) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:ready")
+    await engine.handle(Incoming(chat.who, kind, text="a photo of my pills, I want to end it all"))
+    replies = await engine.handle(Incoming(chat.who, kind, text="I want to end my life"))
+    assert SAFE_Q in replies[0].text
+    harmless = await engine.handle(Incoming(chat.who, kind, text="my cat"))
+    expected = "only read text" if kind is Kind.UNSUPPORTED else "didn't see that change"
+    assert expected in harmless[0].text

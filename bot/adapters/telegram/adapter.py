@@ -139,8 +139,6 @@ class TelegramAdapter:
                 return
             if not event.private:
                 await self._in_group(update, event)
-            elif update.edited_message is not None:
-                await self._notice(event, "edited_message")
             else:
                 await self._turn(update, event)
         except Exception as error:

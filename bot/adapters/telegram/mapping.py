@@ -60,7 +60,7 @@ def to_incoming(update: Update) -> Incoming | None:
         update_key=str(update.update_id),
     )
     if update.edited_message is not None:
-        return replace(base, text=message.text or message.caption or "")
+        return replace(base, kind=Kind.EDITED, text=message.text or message.caption or "")
     if message.text is None:
         return replace(base, text=message.caption or "")
     command = parse_command(message.text) if _starts_with_command(message) else None
