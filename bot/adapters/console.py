@@ -61,7 +61,10 @@ class ConsoleAdapter:
                 )
                 await self._print(Outgoing(notice.text, (tuple(self.options),)))
                 continue
-            for message in await self.engine.handle(event):
+            replies = await self.engine.handle(event)
+            if replies and not any(message.buttons for message in replies):
+                self.options = []  # numbers only ever pick from the options on screen now
+            for message in replies:
                 await self._print(message)
 
     def _read_lines(self) -> asyncio.Queue[str | None]:

@@ -63,6 +63,8 @@ def test_bad_input_never_crashes(tmp_path: Path) -> None:
         "\x00\x07\x1b[2J",
         "/nope",
         "/plan",
+        "1",  # no options on screen after /plan: just text
+        "/start",
         CONSENT,
     ]
     result = chat(db, *lines)
@@ -71,6 +73,7 @@ def test_bad_input_never_crashes(tmp_path: Path) -> None:
     assert "Please pick a number from 1 to 2" in result.stdout
     assert "don't know that command" in result.stdout
     assert "which country" in result.stdout  # the final "1" still gave consent
+    assert result.stdout.count("Shall we begin?") == 2
 
 
 def test_crisis_message_gets_resources_at_any_point(tmp_path: Path) -> None:
