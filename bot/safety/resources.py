@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import bot
@@ -35,6 +35,15 @@ class Resource:
     name: str
     contact: str
     hours: str = ""
+    # "How to reach it" in other languages: {"es": {"contact": "Llama al 024", "hours": "24 horas"}}.
+    translations: Mapping[str, Mapping[str, str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def in_language(self, language: str) -> Resource:
+        """This service described in `language` where the file says how; as written otherwise."""
+        words = self.translations.get(language)
+        if not words:
+            return self
+        return replace(self, contact=words.get("contact", self.contact), hours=words.get("hours", self.hours))
 
 
 @dataclass(frozen=True)
@@ -74,9 +83,13 @@ def _load_file(path: Path) -> _Country:
     resources: list[Resource] = []
     for i, entry in enumerate(entries):
         where = f"{path.name} resource #{i + 1}"
-        unknown = set(entry) - {"kind", "name", "contact"} - _OPTIONAL_KEYS
+        translations = {k: v for k, v in entry.items() if isinstance(v, dict)}
+        unknown = set(entry) - {"kind", "name", "contact"} - _OPTIONAL_KEYS - set(translations)
         if unknown:
             raise ResourceError(f"{where}: unknown key(s) {sorted(unknown)}")
+        for language, words in translations.items():
+            if not (language.isalpha() and len(language) == 2) or set(words) - {"contact", "hours"}:
+                raise ResourceError(f"{where}: [resource.{language}] may only hold contact and hours")
         values = {k: entry.get(k, "") for k in ("kind", "name", "contact", "hours")}
         if not all(isinstance(v, str) for v in values.values()):
             raise ResourceError(f"{where}: values must be strings")
@@ -84,9 +97,12 @@ def _load_file(path: Path) -> _Country:
             raise ResourceError(f"{where}: kind must be one of {sorted(KINDS)}")
         if not values["name"].strip() or not values["contact"].strip():
             raise ResourceError(f"{where}: name and contact are required")
-        if any("UNVERIFIED" in v.upper() for v in values.values()):
+        texts = [*values.values(), *(w for words in translations.values() for w in words.values())]
+        if not all(isinstance(v, str) for v in texts):
+            raise ResourceError(f"{where}: values must be strings")
+        if any("UNVERIFIED" in v.upper() for v in texts):
             raise ResourceError(f"{where}: contains an UNVERIFIED value")
-        resources.append(Resource(**values))
+        resources.append(Resource(**values, translations=translations))
     return _Country(code=code, name=str(doc.get("name", code)), resources=tuple(resources))
 
 
@@ -146,7 +162,20 @@ class ResourceBook:
     def for_person(
         self, stated: str | None, locale: str, default: str, youth: bool = False
     ) -> CrisisResources:
-        """The few lines to show one person; youth lines only when they said they are under 18."""
+        """The few lines to show one person, described in their language where the files say how;
+        youth lines only when they said they are under 18."""
+        chosen = self._choose(stated, locale, default, youth)
+        language = locale.replace("_", "-").split("-")[0].lower() if locale else ""
+        return replace(
+            chosen,
+            primary=chosen.primary.in_language(language),
+            text=chosen.text and chosen.text.in_language(language),
+            youth=chosen.youth and chosen.youth.in_language(language),
+            emergency=chosen.emergency.in_language(language),
+            international=chosen.international.in_language(language),
+        )
+
+    def _choose(self, stated: str | None, locale: str, default: str, youth: bool) -> CrisisResources:
         code = self.choose_country(stated, locale, default)
         intl = self._countries[INTL]
         international = intl.first("directory")

@@ -144,7 +144,7 @@ async def test_stale_flow_button_during_crisis_returns_to_the_check(engine: Engi
         ("Australia", "en", "Lifeline"),
         ("India", "en", "Tele-MANAS"),
         ("Mexico", "en", "800 911 2000"),
-        (None, "es-MX", "800 911 2000"),  # no stated country: the locale's region decides
+        (None, "en-MX", "800 911 2000"),  # no stated country: the locale's region decides
         (None, "de-DE", "TelefonSeelsorge"),
         (None, "en", "Samaritans"),  # neither: the operator's default (GB in these tests)
     ],

@@ -192,3 +192,32 @@ def test_intl_file_is_required(tmp_path: Path) -> None:
     _write(tmp_path, "US", (DIRECTORY / "US.toml").read_text(encoding="utf-8"))
     with pytest.raises(ResourceError):
         ResourceBook.load(tmp_path)
+
+
+def test_contacts_follow_the_persons_language() -> None:
+    book = ResourceBook.load()
+    spanish = book.for_person(None, "es-MX", "US")
+    assert spanish.primary.contact == "Llama al 800 911 2000"
+    assert spanish.emergency.contact == "Llama al 911" and spanish.primary.hours == "24 horas"
+    english = book.for_person(None, "en-MX", "US")
+    assert english.primary.contact == "Call 800 911 2000"
+    assert book.for_person("US", "es", "US").text is not None
+    assert "HOLA" in book.for_person("US", "es", "US").text.contact  # type: ignore[union-attr]
+    assert book.for_person("GB", "de", "US").primary.contact.startswith("Call")  # no German text: as written
+
+
+def test_every_resource_has_spanish_contact_text() -> None:
+    for path in sorted(DIRECTORY.glob("*.toml")):
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        for entry in doc["resource"]:
+            if entry["contact"].startswith(("Call", "Text")):
+                assert "contact" in entry.get("es", {}), f"{path.name}: {entry['name']}"
+
+
+def test_translation_tables_are_validated(tmp_path: Path) -> None:
+    (tmp_path / "INTL.toml").write_text(
+        'country = "INTL"\n[[resource]]\nkind = "directory"\nname = "x"\ncontact = "x"\n'
+        '[resource.es]\nname = "not allowed"\n'
+    )
+    with pytest.raises(ResourceError):
+        ResourceBook.load(tmp_path)
