@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.resources
 import re
+import unicodedata
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from functools import cache
@@ -80,7 +81,9 @@ def zones_for_country(country: str | None) -> list[str]:
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\s_\-.]+", "", text.casefold())
+    """Case, accents, spaces and punctuation folded away: 'Bogotá' and 'bogota' are one key."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[\s_\-.]+", "", plain.casefold())
 
 
 @cache

@@ -236,3 +236,4 @@ def test_clock_matching_prefers_the_country() -> None:
     assert match_zone("new york") == ["America/New_York"]
     assert match_zone("EUROPE/berlin") == ["Europe/Berlin"]
     assert match_zone("") == []
+    assert match_zone("Bogotá") == ["America/Bogota"] and match_zone("são paulo") == ["America/Sao_Paulo"]
