@@ -1,18 +1,22 @@
 """Nudges at scale: claim and render cost per nudge, memory flat in the number of people, send rate.
 
-1. 10,000 and 100,000 people with due schedules in one SQLite file: CPU time (time.process_time) to claim
-   and render every due nudge, per nudge (target: at most 1 ms), and the peak of Python allocations while
-   doing it (tracemalloc; target: flat, the same for 10k as for 100k, since claims come in batches).
-   The pass also records each nudge as the dispatcher does (one durable commit each), timed separately.
+1. 10,000 and 100,000 people with due schedules in one SQLite file, and in one PostgreSQL database when
+   BENCH_DATABASE_URL is set (figures side by side): CPU time (time.process_time) to claim and render
+   every due nudge, per nudge (target: at most 1 ms), and the peak of Python allocations while doing it
+   (tracemalloc; target: flat, the same for 10k as for 100k, since claims come in batches). The pass also
+   records each nudge as the dispatcher does (one durable commit each), timed separately. On PostgreSQL
+   every claim and record is a network round trip, so its rate per second is lower for one dispatcher;
+   several dispatchers share the work there (tests/nudges/test_several_dispatchers.py).
 3. The send rate against a fake HTTP platform that answers 429 above 30 messages a second (target: at
-   least 28/s and no 429), over a short run.
+   least 28/s and no 429), over a short run. The pacing is the dispatcher's, so this runs on SQLite only.
+
+BENCH_QUICK=1: 10,000 people only.
 """
 
 from __future__ import annotations
 
 import asyncio
 import resource
-import sqlite3
 import tempfile
 import time
 import tracemalloc
@@ -20,13 +24,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from benchmarks._stores import SQLiteTarget, Target, empty_store, quick, targets
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind, UserKey
 from bot.engine import Engine
 from bot.engine.reflection import REASONS
 from bot.nudges.content import remember
 from bot.nudges.dispatcher import Dispatcher, DispatchSettings
 from bot.safety import CrisisDetector, ResourceBook
-from bot.store import store_from_url
+from bot.store import Store
 from bot.store.base import NudgeOutcome
 from bot.store.records import PERSON_COLUMNS, SCHEDULE_COLUMNS, person_row, schedule_row, utc
 from bot.templates import Templates
@@ -39,7 +44,7 @@ RATE_LIMIT = 30
 RATE_SECONDS = 10.0
 
 
-def fill(path: Path, people: int, platform: str = "telegram") -> None:
+async def fill(target: Target, url: str, people: int, platform: str = "telegram") -> None:
     """People with reflection answers and a daily 18:00 schedule each, all due now."""
     answers = {reason: ("yes", "partly", "no", "unsure")[j % 4] for j, reason in enumerate(REASONS)}
     flow = Flow(version=1, step="done", answers=answers)
@@ -67,27 +72,23 @@ def fill(path: Path, people: int, platform: str = "telegram") -> None:
                 )
             )
         )
-    with sqlite3.connect(path) as db:
-        marks = ", ".join("?" for _ in PERSON_COLUMNS)
-        db.executemany(f"INSERT INTO people ({', '.join(PERSON_COLUMNS)}) VALUES ({marks})", person_rows)
-        marks = ", ".join("?" for _ in SCHEDULE_COLUMNS)
-        db.executemany(
-            f"INSERT INTO schedules ({', '.join(SCHEDULE_COLUMNS)}) VALUES ({marks})", schedule_rows
-        )
+    await target.load(url, "people", PERSON_COLUMNS, person_rows)
+    await target.load(url, "schedules", SCHEDULE_COLUMNS, schedule_rows)
 
 
-async def prepared(path: Path, people: int, platform: str = "telegram") -> tuple[Engine, object]:
-    store = store_from_url(f"sqlite:///{path}")
-    await store.open()  # creates the schema
-    await store.close()
-    fill(path, people, platform)
+async def prepared(
+    target: Target, people: int, label: str, platform: str = "telegram"
+) -> tuple[Engine, Store, str]:
+    url, store = await empty_store(target, label)
+    await fill(target, url, people, platform)
     await store.open()
     engine = Engine(store, Templates(), CrisisDetector.load(), ResourceBook.load(), clock=lambda: NOW)
-    return engine, store
+    return engine, store, url
 
 
 @dataclass(frozen=True)
 class ClaimResult:
+    store: str
     people: int
     nudges: int
     claim_render_ms: float  # CPU per nudge spent claiming and rendering
@@ -136,33 +137,35 @@ async def one_pass(engine: Engine, owner: str, *, trace: bool) -> tuple[int, flo
     return count, claim_render, total_cpu, wall, peak
 
 
-def reset(path: Path, people: int) -> None:
+async def reset(target: Target, url: str, people: int) -> None:
     """Make every schedule due again, as before the first pass."""
-    with sqlite3.connect(path) as db:
-        db.execute("DELETE FROM nudge_log")
-        db.executemany(
-            "UPDATE schedules SET next_due_at = ? WHERE id = ?",
-            [(utc(NOW - timedelta(seconds=i % 600)), i + 1) for i in range(people)],
-        )
+    await target.run(url, "DELETE FROM nudge_log", [()])
+    m = target.mark
+    await target.run(
+        url,
+        f"UPDATE schedules SET next_due_at = {m(1)} WHERE id = {m(2)}",
+        [(utc(NOW - timedelta(seconds=i % 600)), i + 1) for i in range(people)],
+    )
 
 
-async def measure(people: int, folder: Path) -> ClaimResult:
-    path = folder / f"nudges-{people}.db"
-    engine, store = await prepared(path, people)
+async def measure(target: Target, people: int) -> ClaimResult:
+    engine, store, url = await prepared(target, people, f"nudges-{people}")
     try:
         count, claim_render, total, wall, _ = await one_pass(engine, "bench-a", trace=False)
-        reset(path, people)
+        await reset(target, url, people)
         _, _, _, _, peak = await one_pass(engine, "bench-b", trace=True)
     finally:
-        await store.close()  # type: ignore[attr-defined]
+        await store.close()
     n = max(count, 1)
-    return ClaimResult(people, count, claim_render / n * 1000, total / n * 1000, count / wall, peak / 1024)
+    return ClaimResult(
+        target.name, people, count, claim_render / n * 1000, total / n * 1000, count / wall, peak / 1024
+    )
 
 
 async def measure_send_rate(folder: Path) -> tuple[float, int, int]:
     """Sends for RATE_SECONDS against a platform limited to 30/s: (per second, sent, 429s)."""
     people = int(RATE_LIMIT * RATE_SECONDS * 2)
-    engine, store = await prepared(folder / "rate.db", people, platform="fake")
+    engine, store, _ = await prepared(SQLiteTarget(folder), people, "rate", platform="fake")
     async with FakePlatform(limit=RATE_LIMIT) as platform:
         sender = HttpSender(platform.url, "fake")
         settings = DispatchSettings(batch=50, rates={"fake": RATE_LIMIT - 1})
@@ -176,27 +179,44 @@ async def measure_send_rate(folder: Path) -> tuple[float, int, int]:
         span = received[-1].at - received[0].at if len(received) > 1 else 1.0
         rate = (len(received) - 1) / span if len(received) > 1 else 0.0
         rejected = platform.rejected
-    await store.close()  # type: ignore[attr-defined]
+    await store.close()
     return rate, len(received), rejected
 
 
 async def run_all() -> list[tuple[str, str, str]]:
     rows: list[tuple[str, str, str]] = []
+    sizes = SIZES[:1] if quick() else SIZES
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        for people in SIZES:
-            r = await measure(people, folder)
+        results: list[ClaimResult] = []
+        for target in targets(folder):
+            try:
+                results.extend([await measure(target, people) for people in sizes])
+            finally:
+                await target.close()
+        for people in sizes:
+            here = [r for r in results if r.people == people]
+
+            def side_by_side(figure: str, here: list[ClaimResult] = here) -> str:
+                return " | ".join(f"{r.store} {figure.format(r=r)}" for r in here)
+
             rows.append(
-                (f"claim+render, {people:,} people", f"{r.claim_render_ms:.3f} ms CPU/nudge", "<= 1 ms")
+                (
+                    f"claim+render, {people:,} people",
+                    side_by_side("{r.claim_render_ms:.3f} ms CPU/nudge"),
+                    "<= 1 ms",
+                )
             )
             rows.append(
                 (
                     f"whole pass incl. durable record, {people:,}",
-                    f"{r.total_ms:.3f} ms CPU/nudge, {r.per_second:,.0f}/s",
+                    side_by_side("{r.total_ms:.3f} ms CPU/nudge, {r.per_second:,.0f}/s"),
                     "-",
                 )
             )
-            rows.append((f"peak Python memory during pass, {people:,}", f"{r.peak_kib:,.0f} KiB", "flat"))
+            rows.append(
+                (f"peak Python memory during pass, {people:,}", side_by_side("{r.peak_kib:,.0f} KiB"), "flat")
+            )
         rate, sent, rejected = await measure_send_rate(folder)
         rows.append(
             (f"send rate, 30/s platform, {RATE_SECONDS:.0f} s", f"{rate:.1f}/s ({sent} sent)", ">= 28/s")
@@ -221,7 +241,7 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 
 
 def main() -> None:
-    print("nudges: claim, render and send over SQLite")
+    print("nudges: claim, render and send over SQLite (and PostgreSQL with BENCH_DATABASE_URL)")
     print_table(table_rows())
 
 

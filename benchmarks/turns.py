@@ -1,15 +1,17 @@
-"""Engine turns over SQLite: scripted conversations with a durable commit per turn.
+"""Engine turns over SQLite (and PostgreSQL): scripted conversations with a durable commit per turn.
 
 For 1,000 / 10,000 / 100,000 people already stored, runs full reflections (11 turns each: /start,
 consent, country, ending, six reasons, /plan) for fresh people and prints turns per second, CPU per turn
-and p50/p99 latency per turn. Targets (issue "Benchmarks"): at least 2,000 turns/s on one core and p99
-under 5 ms, flat in the number of people.
+and p50/p99 latency per turn, for SQLite and, when BENCH_DATABASE_URL is set, PostgreSQL side by side.
+Targets (issue "Benchmarks"): at least 2,000 turns/s on one core and p99 under 5 ms, flat in the number
+of people. One turn at a time, so PostgreSQL's figures include a network round trip per statement.
+
+    python -m benchmarks.turns [SIZES…]        # all sizes by default; BENCH_QUICK=1 for fewer turns
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import statistics
 import sys
 import tempfile
@@ -18,22 +20,24 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks._stores import Target, empty_store, quick, targets
 from bot.domain import Flow, Incoming, Kind, Person, UserKey, Who
 from bot.engine import Engine
 from bot.engine.reflection import REASONS
 from bot.engine.say import ANY_STEP, payload
 from bot.safety import CrisisDetector, ResourceBook
-from bot.store import store_from_url
 from bot.store.records import PERSON_COLUMNS, person_row
 from bot.templates import Templates
 
 SIZES = (1_000, 10_000, 100_000)
 CONVERSATIONS = 300
+QUICK_CONVERSATIONS = 100
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
 class Result:
+    store: str
     stored: int
     turns: int
     seconds: float
@@ -46,12 +50,10 @@ class Result:
         return self.turns / self.seconds
 
 
-def fill(path: Path, people: int) -> None:
-    """Store `people` people who finished their plan, quickly, with one transaction."""
+def people_rows(people: int) -> list[tuple[object, ...]]:
+    """`people` people who finished their plan."""
     answers = dict.fromkeys(REASONS, "partly")
-    db = sqlite3.connect(path)
-    marks = ", ".join("?" for _ in PERSON_COLUMNS)
-    rows = (
+    return [
         person_row(
             Person(
                 key=UserKey("telegram", str(i)),
@@ -65,10 +67,7 @@ def fill(path: Path, people: int) -> None:
             )
         )
         for i in range(people)
-    )
-    db.executemany(f"INSERT INTO people ({', '.join(PERSON_COLUMNS)}) VALUES ({marks})", rows)
-    db.commit()
-    db.close()
+    ]
 
 
 def script(user: str) -> list[Incoming]:
@@ -88,19 +87,15 @@ def script(user: str) -> list[Incoming]:
     ]
 
 
-async def measure(stored: int, folder: Path) -> Result:
-    path = folder / f"turns-{stored}.db"
-    store = store_from_url(f"sqlite:///{path}")
-    await store.open()
-    await store.close()
-    fill(path, stored)
-    store = store_from_url(f"sqlite:///{path}")
+async def measure(target: Target, stored: int, conversations: int = CONVERSATIONS) -> Result:
+    url, store = await empty_store(target, f"turns-{stored}")
+    await target.load(url, "people", PERSON_COLUMNS, people_rows(stored))
     await store.open()
     engine = Engine(store, Templates(), CrisisDetector.load(), ResourceBook.load())
     latencies: list[float] = []
     await engine.handle(script("warm-up")[0])
     cpu0, wall0 = time.process_time(), time.perf_counter()
-    for n in range(CONVERSATIONS):
+    for n in range(conversations):
         for event in script(f"new-{n}"):
             t0 = time.perf_counter()
             replies = await engine.handle(event)
@@ -110,6 +105,7 @@ async def measure(stored: int, folder: Path) -> Result:
     await store.close()
     latencies.sort()
     return Result(
+        store=target.name,
         stored=stored,
         turns=len(latencies),
         seconds=wall,
@@ -119,21 +115,43 @@ async def measure(stored: int, folder: Path) -> Result:
     )
 
 
-async def run(sizes: tuple[int, ...] = SIZES) -> list[Result]:
+async def run(sizes: tuple[int, ...] = SIZES, conversations: int = CONVERSATIONS) -> list[Result]:
+    """Every size on every store (SQLite, then PostgreSQL when BENCH_DATABASE_URL is set)."""
+    results: list[Result] = []
     with tempfile.TemporaryDirectory() as folder:
-        return [await measure(size, Path(folder)) for size in sizes]
+        for target in targets(Path(folder)):
+            try:
+                results.extend([await measure(target, size, conversations) for size in sizes])
+            finally:
+                await target.close()
+    return results
+
+
+def table_rows() -> list[tuple[str, str, str]]:
+    """(measure, result, target) rows for `python -m benchmarks`: each store's figures side by side."""
+    results = asyncio.run(run(SIZES, QUICK_CONVERSATIONS if quick() else CONVERSATIONS))
+    rows = []
+    for size in SIZES:
+        here = [r for r in results if r.stored == size]
+        figures = " | ".join(f"{r.store} {r.per_second:,.0f}/s p99 {r.p99_ms:.1f} ms" for r in here)
+        rows.append((f"turns, {size:,} people stored", figures, ">= 2,000/s, p99 < 5 ms"))
+    return rows
 
 
 def main() -> None:
     sizes = tuple(int(a) for a in sys.argv[1:]) or SIZES
-    print("turns: engine + SQLite, durable commit per turn (synchronous=FULL)")
-    header = ("people stored", "turns", "turns/s", "CPU ms/turn", "p50 ms", "p99 ms")
-    print("{:>14} {:>7} {:>9} {:>12} {:>8} {:>8}".format(*header))
-    for r in asyncio.run(run(sizes)):
-        print(
-            f"{r.stored:>14,} {r.turns:>7} {r.per_second:>9.0f} {r.cpu / r.turns * 1000:>12.3f}"
-            f" {r.p50_ms:>8.3f} {r.p99_ms:>8.3f}"
-        )
+    results = asyncio.run(run(sizes, QUICK_CONVERSATIONS if quick() else CONVERSATIONS))
+    stores = list(dict.fromkeys(r.store for r in results))
+    print(f"turns: engine + {' and '.join(stores)}, durable commit per turn (one turn at a time)")
+    figures = ("turns/s", "CPU ms/turn", "p50 ms", "p99 ms")
+    print(f"{'':>14} " + " ".join(f"{store:^{12 * len(figures)}}" for store in stores))
+    print(f"{'people stored':>14} " + " ".join("".join(f"{f:>12}" for f in figures) for _ in stores))
+    for size in sizes:
+        cells = []
+        for r in (r for r in results if r.stored == size):
+            cpu = r.cpu / r.turns * 1000
+            cells.append(f"{r.per_second:>12.0f}{cpu:>12.3f}{r.p50_ms:>12.3f}{r.p99_ms:>12.3f}")
+        print(f"{size:>14,} " + " ".join(cells))
 
 
 if __name__ == "__main__":

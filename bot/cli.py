@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bot.config import ConfigError, Settings
+from bot.adapters.base import PlatformStopped
+from bot.config import ConfigError, Settings, parse_platforms
 from bot.logs import setup_logging
 from bot.store import StoreError
 
@@ -17,7 +18,11 @@ from bot.store import StoreError
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keepgoing", description="Keep Going chat companion")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the configured platforms (the console chat when none is)")
+    run = sub.add_parser("run", help="run the configured platforms (the console chat when none is)")
+    run.add_argument(
+        "--platforms",
+        help="only these adapters, e.g. telegram or telegram,discord (overrides PLATFORMS)",
+    )
     chat = sub.add_parser("chat", help="chat in this terminal (reads stdin line by line)")
     chat.add_argument("--user", default="local", help="act as another person (default: local)")
     chat.add_argument("--db", type=Path, help="use another SQLite database file")
@@ -42,6 +47,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         what = "cannot use the database" if isinstance(error, StoreError) else "configuration problem"
         print(f"keepgoing: {what}: {error}", file=sys.stderr)
         return 2
+    except PlatformStopped as error:
+        print(f"keepgoing: {error}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
@@ -57,6 +65,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_nudges_dry_run(settings, args.hours))
     if args.command == "chat" and args.db is not None:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
+    if args.command == "run" and args.platforms is not None:
+        settings = replace(settings, platforms=parse_platforms(args.platforms, "--platforms"))
     if args.command == "chat" or not (settings.telegram_token or settings.discord_token):
         user = args.user if args.command == "chat" else "local"
         return asyncio.run(_chat(settings, user, getattr(args, "locale", "en")))

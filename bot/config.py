@@ -42,6 +42,18 @@ def _shard_ids(env: dict[str, str], count: int | None) -> tuple[int, ...]:
     return tuple(sorted(set(ids)))
 
 
+PLATFORMS = ("telegram", "discord")
+
+
+def parse_platforms(raw: str, what: str = "PLATFORMS") -> tuple[str, ...]:
+    """ "telegram,discord" -> ("telegram", "discord"); empty: () (every platform with a token)."""
+    names = tuple(dict.fromkeys(p.strip().lower() for p in raw.split(",") if p.strip()))
+    unknown = [n for n in names if n not in PLATFORMS]
+    if unknown:
+        raise ConfigError(f"{what} may name {' and '.join(PLATFORMS)}, got {', '.join(unknown)!r}")
+    return names
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite:///keepgoing.db"
@@ -58,6 +70,8 @@ class Settings:
     discord_api_url: str = ""
     discord_shard_count: int | None = None  # None: as many as Discord recommends, all in this process
     discord_shard_ids: tuple[int, ...] = ()  # empty: every shard of discord_shard_count
+    platforms: tuple[str, ...] = ()  # the adapters this process runs; empty: every one with a token
+    telegram_processes: int = 1  # processes running Telegram with this token, sharing its rate limit
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -72,6 +86,9 @@ class Settings:
             raise ConfigError("DISCORD_SHARD_COUNT must be at least 1")
         if retention < 1:
             raise ConfigError("RETENTION_DAYS must be at least 1")
+        telegram_processes = _int(env, "TELEGRAM_PROCESSES", 1)
+        if telegram_processes < 1:
+            raise ConfigError("TELEGRAM_PROCESSES must be at least 1")
         return cls(
             database_url=env.get("DATABASE_URL", "").strip() or cls.database_url,
             default_country=country,
@@ -87,7 +104,36 @@ class Settings:
             discord_api_url=env.get("DISCORD_API_URL", "").strip().rstrip("/"),
             discord_shard_count=shard_count,
             discord_shard_ids=_shard_ids(env, shard_count),
+            platforms=parse_platforms(env.get("PLATFORMS", "")),
+            telegram_processes=telegram_processes,
         )
+
+    def runs(self, platform: str) -> bool:
+        """Whether this process runs `platform`: its token is set and PLATFORMS (if set) names it."""
+        token = {"telegram": self.telegram_token, "discord": self.discord_token}.get(platform, "")
+        return bool(token) and (not self.platforms or platform in self.platforms)
+
+    def check_platforms(self) -> None:
+        """A platform named in PLATFORMS without its token is a mistake, not something to skip quietly."""
+        for platform in self.platforms:
+            if not self.runs(platform):
+                raise ConfigError(
+                    f"{platform} is asked for (PLATFORMS or --platforms) "
+                    f"but {platform.upper()}_TOKEN is not set"
+                )
+
+    def rate_share(self, platform: str) -> float:
+        """This process's share of a platform's bot-wide rate limit.
+
+        Telegram's ~30 messages a second and Discord's 50 requests a second count per bot token, however
+        many processes use it, and each process paces itself alone; so each takes an equal share:
+        1/TELEGRAM_PROCESSES of Telegram's, and for Discord its shards' share of DISCORD_SHARD_COUNT.
+        """
+        if platform == "telegram":
+            return 1 / self.telegram_processes
+        if platform == "discord" and self.discord_shard_ids and self.discord_shard_count:
+            return len(self.discord_shard_ids) / self.discord_shard_count
+        return 1.0
 
     @property
     def secrets(self) -> list[str]:

@@ -15,6 +15,11 @@ class Delivery(StrEnum):
     FAILED = "failed"  # a temporary failure after retries: try again later
 
 
+class PlatformStopped(Exception):
+    """An adapter cannot go on in this process (another process polls the same Telegram token): the
+    process stops with this one-line reason rather than retrying for ever."""
+
+
 class Sender(Protocol):
     """Sends a message outside a conversation turn (nudges, community posts)."""
 

@@ -1,7 +1,13 @@
 """The scale-out store: PostgreSQL through an asyncpg pool, for several bot processes sharing one database.
 
 Turns for one person are serialised across processes by a transaction-scoped advisory lock on a hash of
-the person's key, taken before anything is read, so it works even for someone who has no row yet.
+the person's key, taken before anything is read, so it works even for someone who has no row yet. A turn
+also locks the person's schedule row (FOR UPDATE) as it reads it: at READ COMMITTED a dispatcher recording
+a nudge meanwhile would otherwise have its sent_count, unanswered and recent_templates overwritten by the
+turn's save. The dispatcher records with the row locked too, so one waits for the other and reads its work.
+
+Nudges are claimed with `FOR UPDATE SKIP LOCKED` and a lease: several dispatchers (in several processes)
+take disjoint batches, and a dead dispatcher's claims are taken over once its lease expires.
 """
 
 from __future__ import annotations
@@ -9,19 +15,23 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 
-from bot.domain import TargetKind, UserData, UserKey
-from bot.store.base import StoreBusy, StoreError, StoreUnavailable
+from bot.domain import Schedule, TargetKind, UserData, UserKey
+from bot.store.base import DueNudge, NudgeOutcome, StoreBusy, StoreError, StoreUnavailable
 from bot.store.migrations import migrations_for
 from bot.store.records import (
     PERSONAL_TABLES,
+    channel_key,
+    claimed,
+    due_from,
     numbered,
+    parse_time,
     person_from,
     person_row,
     schedule_from,
@@ -32,7 +42,12 @@ from bot.store.records import (
 
 logger = logging.getLogger(__name__)
 
-SQL = statements(numbered)
+SQL = statements(
+    numbered,
+    answers_of="(p.flow::json -> 'answers')::text",
+    row_lock=" FOR UPDATE",
+    skip_locked=" FOR UPDATE SKIP LOCKED",
+)
 
 # Any fixed 64-bit number no other application on the database is likely to use ("KGmigr" + 1).
 MIGRATION_LOCK = 0x4B47_6D69_6772_0001
@@ -123,10 +138,14 @@ async def delete_person(conn: asyncpg.Connection, key: UserKey) -> None:
         await conn.execute(sql, *params)
 
 
-async def read_person(conn: asyncpg.Connection, key: UserKey) -> UserData:
+async def read_person(conn: asyncpg.Connection, key: UserKey, *, lock: bool = False) -> UserData:
+    """A person's record and schedule; with `lock`, the schedule row stays locked until the turn ends."""
     person = await conn.fetchrow(SQL.select_person, key.platform, key.user_id)
     schedule = await conn.fetchrow(
-        SQL.select_own_schedule, key.platform, TargetKind.PERSON.value, key.user_id
+        SQL.select_own_schedule + (SQL.row_lock if lock else ""),
+        key.platform,
+        TargetKind.PERSON.value,
+        key.user_id,
     )
     return UserData(
         person=person_from(person) if person else None,
@@ -248,8 +267,8 @@ class PostgresStore:
                     status = await conn.execute(
                         SQL.insert_update, key.platform, update_key, key.user_id, utc(datetime.now(UTC))
                     )
-                    duplicate = status.split()[-1] == "0"
-                data = UserData() if duplicate else await read_person(conn, key)
+                    duplicate = _count(status) == 0
+                data = UserData() if duplicate else await read_person(conn, key, lock=True)
             yield PostgresTurn(conn, key, duplicate, data)
 
     async def load(self, key: UserKey) -> UserData:
@@ -302,3 +321,83 @@ class PostgresStore:
         with translated():
             row = await self.pool.fetchrow(f"SELECT {counts}", key.platform, key.user_id)
         return {table: int(row[table]) for table in PERSONAL_TABLES}
+
+    # ---- nudges ---------------------------------------------------------------------------------
+    async def claim_due(
+        self, now: datetime, owner: str, lease_until: datetime, limit: int, platforms: Sequence[str]
+    ) -> list[DueNudge]:
+        if not platforms:
+            return []
+        async with self.transaction() as conn:
+            with translated():
+                rows = await conn.fetch(
+                    SQL.claim(len(platforms)), owner, utc(lease_until), utc(now), utc(now), *platforms, limit
+                )
+                ids = [row["id"] for row in rows]
+                found = await conn.fetch(SQL.answers_for(len(ids)), *ids) if ids else []
+        return claimed(rows, found)
+
+    async def record_nudge(
+        self,
+        schedule_id: int,
+        slot_at: datetime,
+        owner: str,
+        outcome: NudgeOutcome,
+        *,
+        template: str | None,
+        next_due_at: datetime | None,
+        recent_templates: tuple[str, ...] | None,
+        recorded_at: datetime,
+    ) -> bool:
+        (log, logged), (update, moved) = SQL.record_nudge(
+            schedule_id, slot_at, owner, outcome, template, next_due_at, recent_templates, recorded_at
+        )
+        async with self.transaction() as conn:
+            with translated():
+                if _count(await conn.execute(log, *logged)) != 1:
+                    return False
+                await conn.execute(update, *moved)
+        return True
+
+    async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
+        with translated():
+            return _count(await self.pool.execute(SQL.retry_nudge, utc(retry_at), schedule_id, owner)) == 1
+
+    async def release_nudges(self, owner: str) -> int:
+        with translated():
+            return _count(await self.pool.execute(SQL.release_nudges, owner))
+
+    async def earliest_due(self, platforms: Sequence[str]) -> datetime | None:
+        if not platforms:
+            return None
+        with translated():
+            return parse_time(await self.pool.fetchval(SQL.earliest_due(len(platforms)), *platforms))
+
+    async def schedules_due_before(
+        self, end: datetime, *, after_id: int = 0, limit: int = 1000, platforms: Sequence[str] | None = None
+    ) -> list[DueNudge]:
+        sql = SQL.due_before(None if platforms is None else len(platforms))
+        with translated():
+            rows = await self.pool.fetch(sql, utc(end), after_id, *(platforms or ()), limit)
+        return [due_from(row) for row in rows]
+
+    async def upsert_channel_schedule(self, schedule: Schedule) -> Schedule:
+        key = channel_key(schedule)
+        async with self.transaction() as conn:
+            with translated():
+                await conn.execute(SQL.upsert_schedule, *schedule_row(schedule))
+                row = await conn.fetchrow(SQL.select_own_schedule, *key)
+        assert row is not None
+        return schedule_from(row)
+
+    async def delete_channel_schedule(self, platform: str, channel_id: str) -> bool:
+        async with self.transaction() as conn:
+            with translated():
+                for sql in SQL.forget_by_target:
+                    status = await conn.execute(sql, platform, TargetKind.CHANNEL.value, channel_id)
+                return _count(status) > 0  # the last DELETE is the schedule's
+
+
+def _count(status: str) -> int:
+    """The row count in a command status such as "UPDATE 3" or "INSERT 0 1"."""
+    return int(status.split()[-1])

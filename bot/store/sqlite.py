@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -11,6 +10,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 
@@ -19,7 +19,9 @@ from bot.store.base import DueNudge, NudgeOutcome, StoreBusy, StoreError, StoreU
 from bot.store.migrations import migrations_for
 from bot.store.records import (
     PERSONAL_TABLES,
-    SCHEDULE_COLUMNS,
+    channel_key,
+    claimed,
+    due_from,
     parse_time,
     person_from,
     person_row,
@@ -32,7 +34,8 @@ from bot.store.records import (
 
 logger = logging.getLogger(__name__)
 
-SQL = statements(qmark)
+# `+platform` in claims: walk the due index in time order rather than the platform's whole unique index.
+SQL = statements(qmark, answers_of="json_extract(p.flow, '$.answers')", platform_filter="+platform")
 
 
 def _translate(error: sqlite3.Error) -> StoreError:
@@ -73,29 +76,6 @@ async def delete_person(db: aiosqlite.Connection, key: UserKey) -> None:
     """Erase every row about a person; their schedule and its log go with them."""
     for sql, params in SQL.forget(key):
         await db.execute(sql, params)
-
-
-def _answers(table: str) -> str:
-    """The person's reflection answers for a schedule row, so a nudge can offer a tiny step from them."""
-    return (
-        f"(SELECT json_extract(p.flow, '$.answers') FROM people p WHERE {table}.target_kind = 'person' "
-        f"AND p.platform = {table}.platform AND p.user_id = {table}.target_id) AS answers"
-    )
-
-
-_RETURNED = ", ".join(("id", *SCHEDULE_COLUMNS))  # RETURNING takes no `table.*`
-
-
-def _due(row: sqlite3.Row, answers: dict[str, str] | None = None) -> DueNudge:
-    schedule = schedule_from(row)
-    assert schedule.next_due_at is not None
-    if answers is None:
-        answers = json.loads(row["answers"]) if row["answers"] else {}
-    return DueNudge(schedule, schedule.next_due_at, answers)
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ", ".join("?" for _ in values)
 
 
 class SQLiteStore:
@@ -253,28 +233,17 @@ class SQLiteStore:
             return []
         async with self.transaction() as db:
             cursor = await db.execute(
-                f"UPDATE schedules SET lease_owner = ?, lease_until = ? WHERE id IN ("
-                "SELECT id FROM schedules WHERE next_due_at IS NOT NULL AND next_due_at <= ? "
-                "AND (lease_until IS NULL OR lease_until <= ?) "
-                # `+platform`: walk the due index in time order rather than the platform's whole unique index
-                f"AND +platform IN ({_marks(platforms)}) ORDER BY next_due_at LIMIT ?) RETURNING {_RETURNED}",
-                (owner, utc(lease_until), utc(now), utc(now), *platforms, limit),
+                SQL.claim(len(platforms)), (owner, utc(lease_until), utc(now), utc(now), *platforms, limit)
             )
             rows = await cursor.fetchall()
             await cursor.close()
             ids = [row["id"] for row in rows]
-            answers: dict[int, dict[str, str]] = {}
+            found: list[Any] = []
             if ids:
                 # A separate read: SQLite plans a subquery inside RETURNING as a full scan of people.
-                async with db.execute(
-                    "SELECT s.id, json_extract(p.flow, '$.answers') FROM schedules s JOIN people p "
-                    "ON p.platform = s.platform AND p.user_id = s.target_id "
-                    f"WHERE s.target_kind = 'person' AND s.id IN ({_marks(ids)})",
-                    ids,
-                ) as cursor:
-                    answers = {row[0]: json.loads(row[1]) for row in await cursor.fetchall() if row[1]}
-        due = [_due(row, answers.get(row["id"], {})) for row in rows]
-        return sorted(due, key=lambda d: (d.slot_at, d.schedule.id or 0))
+                async with db.execute(SQL.answers_for(len(ids)), ids) as cursor:
+                    found = list(await cursor.fetchall())
+        return claimed(rows, found)
 
     async def record_nudge(
         self,
@@ -288,98 +257,53 @@ class SQLiteStore:
         recent_templates: tuple[str, ...] | None,
         recorded_at: datetime,
     ) -> bool:
-        slot = utc(slot_at)
-        sent = int(outcome is NudgeOutcome.SENT)
-        recent = json.dumps(list(recent_templates)) if recent_templates is not None else None
+        (log, logged), (update, moved) = SQL.record_nudge(
+            schedule_id, slot_at, owner, outcome, template, next_due_at, recent_templates, recorded_at
+        )
         async with self.transaction() as db:
-            cursor = await db.execute(
-                "INSERT INTO nudge_log "
-                "(schedule_id, platform, target_kind, target_id, slot_at, outcome, template, recorded_at) "
-                "SELECT id, platform, target_kind, target_id, ?, ?, ?, ? FROM schedules "
-                "WHERE id = ? AND lease_owner = ? ON CONFLICT DO NOTHING",
-                (slot, outcome.value, template, utc(recorded_at), schedule_id, owner),
-            )
+            cursor = await db.execute(log, logged)
             if cursor.rowcount != 1:
                 return False
-            if outcome is NudgeOutcome.UNREACHABLE:
-                next_sql, next_args = "NULL", ()
-            else:
-                next_sql = "CASE WHEN next_due_at = ? THEN ? ELSE next_due_at END"
-                next_args = (slot, utc(next_due_at))
-            await db.execute(
-                f"UPDATE schedules SET next_due_at = {next_sql}, sent_count = sent_count + ?, "
-                "unanswered = unanswered + ?, recent_templates = COALESCE(?, recent_templates), "
-                "lease_owner = NULL, lease_until = NULL WHERE id = ? AND lease_owner = ?",
-                (*next_args, sent, sent, recent, schedule_id, owner),
-            )
+            await db.execute(update, moved)
         return True
 
     async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
         async with self.transaction() as db:
-            cursor = await db.execute(
-                "UPDATE schedules SET lease_owner = NULL, lease_until = ? WHERE id = ? AND lease_owner = ?",
-                (utc(retry_at), schedule_id, owner),
-            )
+            cursor = await db.execute(SQL.retry_nudge, (utc(retry_at), schedule_id, owner))
             return cursor.rowcount == 1
 
     async def release_nudges(self, owner: str) -> int:
         async with self.transaction() as db:
-            cursor = await db.execute(
-                "UPDATE schedules SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ?", (owner,)
-            )
+            cursor = await db.execute(SQL.release_nudges, (owner,))
             return cursor.rowcount
 
     async def earliest_due(self, platforms: Sequence[str]) -> datetime | None:
         if not platforms:
             return None
-        async with (
-            self._lock,
-            self.db.execute(
-                f"SELECT MIN(next_due_at) FROM schedules WHERE next_due_at IS NOT NULL "
-                f"AND platform IN ({_marks(platforms)})",
-                tuple(platforms),
-            ) as cursor,
-        ):
+        async with self._lock, self.db.execute(SQL.earliest_due(len(platforms)), tuple(platforms)) as cursor:
             row = await cursor.fetchone()
         return parse_time(row[0]) if row and row[0] else None
 
     async def schedules_due_before(
         self, end: datetime, *, after_id: int = 0, limit: int = 1000, platforms: Sequence[str] | None = None
     ) -> list[DueNudge]:
-        where, args = "", ()
-        if platforms is not None:
-            where, args = f"AND s.platform IN ({_marks(platforms)}) ", tuple(platforms)
-        async with (
-            self._lock,
-            self.db.execute(
-                f"SELECT s.*, {_answers('s')} FROM schedules s WHERE s.next_due_at IS NOT NULL "
-                f"AND s.next_due_at < ? AND s.id > ? {where}ORDER BY s.id LIMIT ?",
-                (utc(end), after_id, *args, limit),
-            ) as cursor,
-        ):
+        sql = SQL.due_before(None if platforms is None else len(platforms))
+        args = (utc(end), after_id, *(platforms or ()), limit)
+        async with self._lock, self.db.execute(sql, args) as cursor:
             rows = await cursor.fetchall()
-        return [_due(row) for row in rows]
+        return [due_from(row) for row in rows]
 
     async def upsert_channel_schedule(self, schedule: Schedule) -> Schedule:
-        if schedule.target_kind is not TargetKind.CHANNEL:
-            raise ValueError("a channel schedule needs target_kind CHANNEL")
+        key = channel_key(schedule)
         async with self.transaction() as db:
             await db.execute(SQL.upsert_schedule, schedule_row(schedule))
-            async with db.execute(
-                "SELECT * FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?",
-                (schedule.platform, TargetKind.CHANNEL.value, schedule.target_id),
-            ) as cursor:
+            async with db.execute(SQL.select_own_schedule, key) as cursor:
                 row = await cursor.fetchone()
         assert row is not None
         return schedule_from(row)
 
     async def delete_channel_schedule(self, platform: str, channel_id: str) -> bool:
-        key = (platform, TargetKind.CHANNEL.value, channel_id)
         async with self.transaction() as db:
-            await db.execute(
-                "DELETE FROM nudge_log WHERE platform = ? AND target_kind = ? AND target_id = ?", key
-            )
-            cursor = await db.execute(
-                "DELETE FROM schedules WHERE platform = ? AND target_kind = ? AND target_id = ?", key
-            )
-            return cursor.rowcount > 0
+            for sql in SQL.forget_by_target:
+                cursor = await db.execute(sql, (platform, TargetKind.CHANNEL.value, channel_id))
+            return cursor.rowcount > 0  # the last DELETE is the schedule's

@@ -289,6 +289,42 @@ async def test_stale_button_after_restart_and_a_crash_mid_conversation(tmp_path:
         bot.assert_nothing_leaked(said)
 
 
+async def test_a_second_poller_on_the_same_token_stops_one_process_with_a_clear_message(
+    tmp_path: Path,
+) -> None:
+    """Telegram ends one of two overlapping polls with 409 Conflict; that process must stop (exit 2, one
+    line saying why) instead of fighting the other for ever, and must leave the other one polling."""
+    async with FakeTelegram() as tg:
+        bots = [BotProcess(tg, folder) for folder in (tmp_path / "a", tmp_path / "b")]
+        for bot in bots:
+            bot.workdir.mkdir()
+        try:
+            await bots[0].start()
+            await bots[1].start()
+            assert bots[0].proc is not None and bots[1].proc is not None
+            waits = {asyncio.ensure_future(bot.proc.wait()): bot for bot in bots}  # type: ignore[union-attr]
+            done, pending = await asyncio.wait(waits, timeout=15, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+            assert len(done) == 1, "neither process stopped"
+            stopped = waits[done.pop()]
+            [survivor] = [bot for bot in bots if bot is not stopped]
+            await stopped._drain()
+            assert stopped.proc is not None and stopped.proc.returncode == 2
+            assert stopped.log.strip().splitlines()[-1] == (
+                "keepgoing: another process is already polling this bot token; "
+                "use webhook mode (TELEGRAM_WEBHOOK_URL) to run several processes"
+            )
+            assert "Traceback" not in stopped.log
+            await asyncio.sleep(2)  # past PTB's pause before a retry: the stopped one must not poll again
+            assert survivor.alive
+            assert len(await Person(tg, 700_000_020).send("/start")) == 1  # and it still answers
+            assert await survivor.terminate() == 0
+        finally:
+            for bot in bots:
+                await bot.close()
+
+
 async def test_webhook_mode_checks_the_secret_and_drops_redeliveries(tmp_path: Path) -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/tg"

@@ -3,7 +3,9 @@
 `FakePlatform` is a tiny HTTP service that takes `POST /send {"chat_id", "text"}` and answers like a chat
 platform would: 200 when delivered, 429 with `retry_after` when more than `limit` messages arrive within
 one second, 403 for a chat that blocked the bot. It records every delivery, so tests (and the crash
-test's separate worker process) can be checked against what "the platform" really received.
+test's separate worker processes) can be checked against what "the platform" really received, and by whom.
+`stall(sender)` delivers that sender's next message but never answers it: the sender hangs between the
+platform's OK and its own commit, the moment a crash makes a duplicate unavoidable.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class Received:
     chat_id: str
     text: str
     at: float  # time.monotonic() in the platform's process
+    sender: str = ""  # who sent it, when the sender says (HttpSender's `name`)
 
 
 class FakePlatform:
@@ -62,6 +65,10 @@ class FakePlatform:
         self.received: list[Received] = []
         self.rejected = 0  # 429s answered
         self._window: deque[float] = deque()
+        self._stalling: set[str] = set()
+        self.stalled: list[Received] = []  # delivered, never answered
+        self.stalled_one = asyncio.Event()
+        self._closing = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.url = ""
 
@@ -77,6 +84,7 @@ class FakePlatform:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self._closing.set()  # stalled requests end, so shutting down need not wait for them
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -94,8 +102,18 @@ class FakePlatform:
             return web.json_response({"ok": False, "description": "blocked"}, status=403)
         if self.delay:
             await asyncio.sleep(self.delay)
-        self.received.append(Received(body["chat_id"], body["text"], now))
+        received = Received(body["chat_id"], body["text"], now, body.get("sender", ""))
+        self.received.append(received)
+        if received.sender in self._stalling:
+            self._stalling.discard(received.sender)
+            self.stalled.append(received)
+            self.stalled_one.set()
+            await self._closing.wait()
         return web.json_response({"ok": True})
+
+    def stall(self, sender: str) -> None:
+        """Deliver `sender`'s next message but never answer it."""
+        self._stalling.add(sender)
 
     def count_by_chat(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -107,9 +125,10 @@ class FakePlatform:
 class HttpSender:
     """A Sender for `FakePlatform`: 200 SENT, 403 UNREACHABLE, anything else FAILED."""
 
-    def __init__(self, url: str, platform: str = "fake") -> None:
+    def __init__(self, url: str, platform: str = "fake", name: str = "") -> None:
         self.url = url
         self.platform = platform
+        self.name = name
         self._session: aiohttp.ClientSession | None = None
 
     async def send(self, chat_id: str, message: Outgoing) -> Delivery:
@@ -117,7 +136,7 @@ class HttpSender:
             self._session = aiohttp.ClientSession()
         try:
             async with self._session.post(
-                f"{self.url}/send", json={"chat_id": chat_id, "text": message.text}
+                f"{self.url}/send", json={"chat_id": chat_id, "text": message.text, "sender": self.name}
             ) as response:
                 if response.status == 200:
                     return Delivery.SENT

@@ -1,8 +1,11 @@
-"""A dispatcher process for the crash test: sends every due nudge in a SQLite file to a fake HTTP platform.
+"""A dispatcher process for the crash and scale-out tests: sends every due nudge to a fake HTTP platform.
 
-    python -m tests.nudges.crash_worker DB_PATH PLATFORM_URL
+    python -m tests.nudges.crash_worker DATABASE PLATFORM_URL [--wait]
 
-Exits 0 once no schedule is due any more. The crash test SIGKILLs it at random moments and starts it again.
+DATABASE is a SQLite file or a database URL (`postgresql://…`). With `--wait` the worker opens the store,
+prints "ready" and waits for a line on stdin before it starts, so several workers can start together.
+It sends as `worker-<pid>` (its lease owner, and the sender name the platform records), and exits 0
+once no schedule is due any more. The tests SIGKILL it at chosen or random moments.
 """
 
 from __future__ import annotations
@@ -23,13 +26,21 @@ PLATFORM = "fake"
 SETTINGS = DispatchSettings(lease=timedelta(seconds=1), batch=20, concurrency=1, rates={})
 
 
-async def main(db: str, url: str) -> int:
-    store = store_from_url(f"sqlite:///{db}")
+def owner_of(pid: int) -> str:
+    return f"worker-{pid}"
+
+
+async def main(database: str, url: str, wait: bool) -> int:
+    store = store_from_url(database if "://" in database else f"sqlite:///{database}")
     await store.open()
-    sender = HttpSender(url, PLATFORM)
+    owner = owner_of(os.getpid())
+    sender = HttpSender(url, PLATFORM, name=owner)
     engine = Engine(store, Templates(), CrisisDetector.load(), ResourceBook.load())
-    dispatcher = Dispatcher(store, engine, [sender], SETTINGS, owner=f"worker-{os.getpid()}")
+    dispatcher = Dispatcher(store, engine, [sender], SETTINGS, owner=owner)
     try:
+        if wait:
+            print("ready", flush=True)
+            await asyncio.to_thread(sys.stdin.readline)
         while True:
             await dispatcher.run_once()
             earliest = await store.earliest_due([PLATFORM])
@@ -42,4 +53,4 @@ async def main(db: str, url: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2])))
+    sys.exit(asyncio.run(main(sys.argv[1], sys.argv[2], "--wait" in sys.argv[3:])))

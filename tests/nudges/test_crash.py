@@ -12,13 +12,13 @@ import random
 import signal
 import sqlite3
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.domain import Rhythm, Schedule, TargetKind
 from bot.store import store_from_url
-from bot.store.records import SCHEDULE_COLUMNS, schedule_row
+from bot.store.records import qmark
 from tests.fakes.sink import FakePlatform
+from tests.nudges.helpers import due_rows, insert_schedules
 
 ROOT = Path(__file__).resolve().parents[2]
 PEOPLE = 300
@@ -29,27 +29,8 @@ async def fill(db: Path, now: datetime) -> None:
     store = store_from_url(f"sqlite:///{db}")
     await store.open()  # migrate
     await store.close()
-    rows = [
-        schedule_row(
-            Schedule(
-                platform="fake",
-                target_kind=TargetKind.PERSON,
-                target_id=f"p{i}",
-                chat_id=f"p{i}",
-                rhythm=Rhythm.DAILY,
-                local_time=now.strftime("%H:%M"),
-                timezone="UTC",
-                next_due_at=now - timedelta(minutes=1, seconds=i),
-                quiet_start="00:00",
-                quiet_end="00:00",  # no quiet hours, so the test passes at any hour
-                created_at=now - timedelta(days=1),
-            )
-        )
-        for i in range(PEOPLE)
-    ]
     with sqlite3.connect(db) as conn:
-        marks = ", ".join("?" for _ in SCHEDULE_COLUMNS)
-        conn.executemany(f"INSERT INTO schedules ({', '.join(SCHEDULE_COLUMNS)}) VALUES ({marks})", rows)
+        conn.executemany(insert_schedules(qmark), due_rows(now, PEOPLE))
 
 
 async def test_sigkilled_dispatcher_loses_nothing_and_doubles_at_most_one_per_kill(tmp_path: Path) -> None:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import logging
 import re
 import traceback
+from collections.abc import Callable
 from dataclasses import replace
+from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import CallbackQuery, Update
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import Application, TypeHandler
+from telegram.request import HTTPXRequest
 
 from bot.adapters.base import Delivery
 from bot.adapters.telegram.commands import register_commands
@@ -37,6 +41,14 @@ from bot.engine import Engine
 logger = logging.getLogger(__name__)
 
 POLL_TIMEOUT = 10  # seconds a getUpdates long poll waits for news
+ANOTHER_POLLER = (
+    "another process is already polling this bot token; "
+    "use webhook mode (TELEGRAM_WEBHOOK_URL) to run several processes"
+)
+ANOTHER_WEBHOOK = (
+    "another process set a webhook for this bot token while this one was polling; "
+    "run every process in webhook mode (TELEGRAM_WEBHOOK_URL), or only one poller"
+)
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a webhook secret_token
 
 
@@ -58,16 +70,44 @@ def webhook_target(settings: Settings) -> tuple[str, str] | None:
     return url, parts.path.lstrip("/")
 
 
+class PollingRequest(HTTPXRequest):
+    """The connection getUpdates uses, which falls silent once another poller has taken the token over.
+
+    Telegram answers `409 Conflict` to the poll another process's poll replaced. Any further getUpdates
+    from us, even the one PTB sends on the way out to confirm offsets, would in turn knock the other
+    process's poll off, and both would stop; so after a conflict it answers "no updates" itself.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(connection_pool_size=1)
+        self.silent = False
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        if self.silent:
+            return HTTPStatus.OK, b'{"ok": true, "result": []}'
+        return await super().do_request(*args, **kwargs)
+
+
 class TelegramAdapter:
     """Maps updates to the engine and sends its replies; also the `Sender` nudges go through."""
 
     platform = PLATFORM
 
-    def __init__(self, engine: Engine, settings: Settings, *, overall_rate: float = OVERALL_RATE) -> None:
-        """`overall_rate` is this process's share of Telegram's ~30 messages a second."""
+    def __init__(
+        self,
+        engine: Engine,
+        settings: Settings,
+        *,
+        overall_rate: float = OVERALL_RATE,
+        on_fatal: Callable[[str], None] | None = None,
+    ) -> None:
+        """`overall_rate` is this process's share of Telegram's ~30 messages a second; `on_fatal` is told
+        (once, with a one-line reason) when this process must stop, e.g. another poller took over."""
         self.engine = engine
         self.settings = settings
+        self.on_fatal = on_fatal
         self.webhook = webhook_target(settings)
+        self.polling_request = PollingRequest()
         # PTB logs whole updates and request bodies at DEBUG: people's words must never reach a log.
         library = logging.getLogger("telegram")
         if library.getEffectiveLevel() < logging.INFO:
@@ -77,6 +117,7 @@ class TelegramAdapter:
             .token(settings.telegram_token)
             .concurrent_updates(PerChatProcessor())
             .job_queue(None)
+            .get_updates_request(self.polling_request)
         )
         if settings.telegram_api_url:  # a self-hosted Bot API server (or a test's fake)
             api = settings.telegram_api_url
@@ -96,7 +137,11 @@ class TelegramAdapter:
             updater = self.app.updater
             assert updater is not None
             if self.webhook is None:
-                await updater.start_polling(timeout=POLL_TIMEOUT, allowed_updates=list(ALLOWED_UPDATES))
+                await updater.start_polling(
+                    timeout=POLL_TIMEOUT,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    error_callback=self._on_poll_error,
+                )
                 logger.info("telegram: long polling as @%s", self.app.bot.username)
             else:
                 url, path = self.webhook
@@ -112,6 +157,20 @@ class TelegramAdapter:
         except BaseException:
             await self.stop()
             raise
+
+    def _on_poll_error(self, error: TelegramError) -> None:
+        """getUpdates failed. A 409 means another process polls this token (or set a webhook): stop
+        instead of fighting it for ever; anything else PTB retries with a growing pause."""
+        if not isinstance(error, Conflict):
+            logger.warning("telegram: polling failed (%s); retrying", type(error).__name__)
+            return
+        if self.polling_request.silent:
+            return
+        self.polling_request.silent = True
+        reason = ANOTHER_WEBHOOK if "webhook" in error.message.lower() else ANOTHER_POLLER
+        logger.error("telegram: 409 Conflict on getUpdates: %s", reason)
+        if self.on_fatal is not None:
+            self.on_fatal(reason)
 
     async def stop(self) -> None:
         """Stop taking updates, finish the ones already taken (retries cut short), then disconnect."""
