@@ -102,12 +102,19 @@ class Engine:
             logger.warning("turn not saved platform=%s: %s", event.who.platform, error)
             result = self._without_store(event, ctx)
             replies = self.render(result.says, event.who.platform, ctx.locale)
+        if result.forget:
+            await self._checkpoint()
         if event.kind is not Kind.BUTTON:
             self.tails.put(event.who.key, "" if result.forget else result.tail, ctx.now)
-        logger.info(
-            "turn platform=%s kind=%s replies=%d", event.who.platform, event.kind.value, len(replies)
-        )
+        logger.info("turn platform=%s kind=%s replies=%d", event.who.platform, event.kind.value, len(replies))
         return replies
+
+    async def _checkpoint(self) -> None:
+        """After an erasure, fold the log too; if the file is busy now, the next checkpoint does it."""
+        try:
+            await self.store.checkpoint()
+        except StoreError as error:
+            logger.warning("checkpoint after an erasure postponed: %s", error)
 
     def _without_store(self, event: Incoming, ctx: Context) -> Step:
         """The database is locked or unwritable: still answer a crisis, otherwise say so kindly."""

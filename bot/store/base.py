@@ -73,6 +73,9 @@ class Store(Protocol):
     async def expire_inactive(self, before: datetime) -> int:
         """Erase everyone last seen before `before`; returns how many people."""
 
+    async def checkpoint(self) -> None:
+        """Make erased rows unrecoverable from logs where the store keeps them (SQLite's WAL)."""
+
     async def count_people(self) -> int: ...
 
     async def table_rows_for(self, key: UserKey) -> dict[str, int]:

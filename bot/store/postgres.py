@@ -207,6 +207,10 @@ class PostgresStore:
             await self.close()
             raise
 
+    async def checkpoint(self) -> None:
+        """Nothing to fold: PostgreSQL keeps no per-file log a reader could open; autovacuum reclaims
+        erased rows."""
+
     async def close(self) -> None:
         if self._pool is not None:
             pool, self._pool = self._pool, None

@@ -205,8 +205,11 @@ class SQLiteStore:
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file so erased rows do not linger in the log."""
-        async with self._lock:
-            await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        try:
+            async with self._lock:
+                await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as error:
+            raise _translate(error) from None
 
     async def count_people(self) -> int:
         async with self._lock, self.db.execute("SELECT COUNT(*) FROM people") as cursor:

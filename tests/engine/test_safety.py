@@ -286,3 +286,20 @@ async def test_captions_and_edits_pass_the_safety_check(engine: Engine, kind: Ki
     harmless = await engine.handle(Incoming(chat.who, kind, text="my cat"))
     expected = "only read text" if kind is Kind.UNSUPPORTED else "didn't see that change"
     assert expected in harmless[0].text
+
+
+async def test_forget_leaves_nothing_readable_on_disk(engine: Engine, tmp_path: Path) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "done")
+    note = "remember-the-quokka-from-zanzibar"
+    await chat.send(f"/note {note}")
+    await engine.store.checkpoint()
+
+    def on_disk() -> bytes:
+        return b"".join(p.read_bytes() for p in tmp_path.glob("test.db*"))
+
+    assert note.encode() in on_disk()  # stored, as the person asked
+    await chat.send("/forget")
+    await chat.press("Yes, delete everything")
+    assert note.encode() not in on_disk()  # secure_delete zeroed it; the WAL was checkpointed
+    assert (tmp_path / "test.db-wal").stat().st_size == 0
