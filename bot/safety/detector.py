@@ -47,9 +47,7 @@ _QUOTES = str.maketrans(
         "\u2033": '"',
     }
 )
-_LEET = str.maketrans(
-    {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
-)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 
 
@@ -74,12 +72,9 @@ def _normalise(text: str, *, leet: bool) -> str:
     text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).replace("'", "")
     if leet:
         text = " ".join(
-            chunk.translate(_LEET) if any(ch.isalpha() for ch in chunk) else chunk
-            for chunk in text.split()
+            chunk.translate(_LEET) if any(ch.isalpha() for ch in chunk) else chunk for chunk in text.split()
         )
-    text = "".join(
-        ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch)
-    )
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
     text = "".join(ch if ch.isalnum() else " " for ch in text)
     text = _REPEATS.sub(r"\1\1", text)
     return " ".join(text.split())

@@ -111,9 +111,7 @@ _COMMAND_NAME = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
 class DiscordError(Exception):
     """An error answer in Discord's JSON shape."""
 
-    def __init__(
-        self, status: int, message: str, code: int, errors: dict[str, Any] | None = None
-    ) -> None:
+    def __init__(self, status: int, message: str, code: int, errors: dict[str, Any] | None = None) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status = status
         self.body: dict[str, Any] = {"message": message, "code": code}
@@ -136,9 +134,7 @@ def _now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _json_response(
-    data: Any, status: int = 200, headers: dict[str, str] | None = None
-) -> web.Response:
+def _json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON response whose Content-Type is exactly ``application/json`` (discord.py checks it)."""
     hdrs = {"Content-Type": "application/json"}
     hdrs.update(headers or {})
@@ -229,9 +225,7 @@ class _GatewayConn:
                 return
             if self._zlib is not None:
                 raw = data.encode()
-                await self.ws.send_bytes(
-                    self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH)
-                )
+                await self.ws.send_bytes(self._zlib.compress(raw) + self._zlib.flush(zlib.Z_SYNC_FLUSH))
             elif self._zstd is not None:
                 await self.ws.send_bytes(self._zstd(data.encode()))
             else:
@@ -513,9 +507,7 @@ class FakeDiscord:
         }
 
     @staticmethod
-    def _member_payload(
-        user: dict[str, Any], roles: list[int], nick: str | None = None
-    ) -> dict[str, Any]:
+    def _member_payload(user: dict[str, Any], roles: list[int], nick: str | None = None) -> dict[str, Any]:
         return {
             "user": user,
             "nick": nick,
@@ -538,9 +530,7 @@ class FakeDiscord:
         if permissions:
             value = permissions if isinstance(permissions, int) else _perm_bits(permissions)
             rid = self._next_id()
-            guild["roles"].append(
-                {"id": str(rid), **self._role_fields(f"perms-{user_id}", value, 2)}
-            )
+            guild["roles"].append({"id": str(rid), **self._role_fields(f"perms-{user_id}", value, 2)})
             member_roles.append(rid)
         guild["members"][user_id] = self._member_payload(self._user(user_id), member_roles)
 
@@ -715,9 +705,7 @@ class FakeDiscord:
         else:
             early = None
         request[_BODY] = body
-        rec = RequestRecord(
-            request.method, request.path, dict(request.query), body, at=time.monotonic()
-        )
+        rec = RequestRecord(request.method, request.path, dict(request.query), body, at=time.monotonic())
         self.requests.append(rec)
         resp = early or await self._answer(request, handler)
         rec.status = resp.status
@@ -860,9 +848,7 @@ class FakeDiscord:
         try:
             uid = int(body["recipient_id"])
         except (KeyError, TypeError, ValueError):
-            raise _form_error(
-                {"recipient_id": ("BASE_TYPE_REQUIRED", "This field is required")}
-            ) from None
+            raise _form_error({"recipient_id": ("BASE_TYPE_REQUIRED", "This field is required")}) from None
         if uid not in self._users:
             raise DiscordError(400, "Invalid Recipient(s)", 50033)
         return _json_response(self._dm_channel(uid))
@@ -1071,12 +1057,8 @@ class FakeDiscord:
             await self._dispatch("MESSAGE_CREATE", event, intent=INTENT_DIRECT_MESSAGES)
         else:
             event["guild_id"] = ch["guild_id"]
-            event["member"] = _strip_user(
-                self._guilds[int(ch["guild_id"])]["members"][self.application_id]
-            )
-            await self._dispatch(
-                "MESSAGE_CREATE", event, intent=INTENT_GUILD_MESSAGES, content_gated=True
-            )
+            event["member"] = _strip_user(self._guilds[int(ch["guild_id"])]["members"][self.application_id])
+            await self._dispatch("MESSAGE_CREATE", event, intent=INTENT_GUILD_MESSAGES, content_gated=True)
 
     # ------------------------------------------------------------------ REST: interactions
 
@@ -1113,9 +1095,7 @@ class FakeDiscord:
             resource["message"] = msg
         return _json_response({"interaction": interaction_info, "resource": resource})
 
-    def _apply_callback(
-        self, rec: InteractionRecord, body: dict[str, Any]
-    ) -> dict[str, Any] | None:
+    def _apply_callback(self, rec: InteractionRecord, body: dict[str, Any]) -> dict[str, Any] | None:
         """Validate and apply a callback; returns a new public message to echo, if any."""
         try:
             cb_type = int(body["type"])
@@ -1142,9 +1122,7 @@ class FakeDiscord:
         entry: dict[str, Any] = {"kind": "callback", "type": cb_type, "data": data}
         if cb_type == CALLBACK_CHANNEL_MESSAGE:
             _validate_message(data, require_content=True, interaction=True)
-            msg = self._store_message(
-                rec.channel_id, self.bot_user, data, flags=flags, interaction=rec
-            )
+            msg = self._store_message(rec.channel_id, self.bot_user, data, flags=flags, interaction=rec)
             rec.original_message_id = int(msg["id"])
             new_message = msg
         elif cb_type == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
@@ -1177,9 +1155,7 @@ class FakeDiscord:
         rec.acknowledged = True
         rec.ack_type = cb_type
         entry["ephemeral"] = ephemeral
-        entry["message"] = (
-            self._messages[rec.original_message_id] if rec.original_message_id else None
-        )
+        entry["message"] = self._messages[rec.original_message_id] if rec.original_message_id else None
         entry["status"] = 204
         rec.responses.append(entry)
         return new_message
@@ -1219,9 +1195,7 @@ class FakeDiscord:
             if not msg["flags"] & FLAG_EPHEMERAL:
                 public = msg
         else:
-            msg = self._store_message(
-                rec.channel_id, self.bot_user, body, flags=flags, interaction=rec
-            )
+            msg = self._store_message(rec.channel_id, self.bot_user, body, flags=flags, interaction=rec)
             public = msg
             entry["replaced_original"] = False
         rec.followup_ids.append(int(msg["id"]))
@@ -1275,9 +1249,7 @@ class FakeDiscord:
         msg = self._webhook_message(rec, request.match_info["mid"])
         self._message_meta[int(msg["id"])]["deleted"] = True
         kind = "delete_original" if request.match_info["mid"] == "@original" else "delete_followup"
-        rec.responses.append(
-            {"kind": kind, "type": None, "data": None, "ephemeral": False, "message": msg}
-        )
+        rec.responses.append({"kind": kind, "type": None, "data": None, "ephemeral": False, "message": msg})
         return web.Response(status=204)
 
     # ------------------------------------------------------------------ gateway
@@ -1457,9 +1429,7 @@ class FakeDiscord:
             await conn.ws.close(code=4013, message=b"Invalid intent(s).")
             return
         wanted = d.get("user_ids")
-        members = [
-            m for uid, m in guild["members"].items() if not wanted or str(uid) in map(str, wanted)
-        ]
+        members = [m for uid, m in guild["members"].items() if not wanted or str(uid) in map(str, wanted)]
         chunk = {
             "guild_id": str(gid),
             "members": members,
@@ -1495,9 +1465,7 @@ class FakeDiscord:
                 continue
             payload = data
             if content_gated and not session.intents & INTENT_MESSAGE_CONTENT:
-                mentioned = any(
-                    u["id"] == str(self.application_id) for u in data.get("mentions", [])
-                )
+                mentioned = any(u["id"] == str(self.application_id) for u in data.get("mentions", []))
                 if data.get("author", {}).get("id") != str(self.application_id) and not mentioned:
                     payload = {
                         **data,
@@ -1756,9 +1724,7 @@ class FakeDiscord:
         event["guild_id"] = str(gid)
         event["channel_type"] = CHANNEL_GUILD_TEXT
         event["member"] = _strip_user(self._guilds[gid]["members"][user_id])
-        await self._dispatch(
-            "MESSAGE_CREATE", event, intent=INTENT_GUILD_MESSAGES, content_gated=True
-        )
+        await self._dispatch("MESSAGE_CREATE", event, intent=INTENT_GUILD_MESSAGES, content_gated=True)
         await self._changed()
         return msg
 
@@ -1770,9 +1736,7 @@ def _snowflake(raw: str | None) -> int:
     try:
         return int(str(raw))
     except ValueError:
-        raise _form_error(
-            {"id": ("NUMBER_TYPE_COERCE", f'Value "{raw}" is not snowflake.')}
-        ) from None
+        raise _form_error({"id": ("NUMBER_TYPE_COERCE", f'Value "{raw}" is not snowflake.')}) from None
 
 
 def _strip_user(member: dict[str, Any]) -> dict[str, Any]:

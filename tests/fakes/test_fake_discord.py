@@ -189,9 +189,7 @@ async def test_public_defer_makes_followup_public(harness: Harness) -> None:
     await fake.wait_for(lambda: len(rec.responses) >= 2)
     followup = fake.interaction_responses(rec.id)[1]
     assert followup["data"]["flags"] & 64 and not followup["ephemeral"]
-    assert [m["content"] for m in fake.messages(harness.guild.channel_id)] == [
-        "meant to be private"
-    ]
+    assert [m["content"] for m in fake.messages(harness.guild.channel_id)] == ["meant to be private"]
 
 
 async def test_ephemeral_response_recorded(harness: Harness) -> None:
@@ -286,9 +284,7 @@ async def test_would_ping_and_mentions() -> None:
         store = fake._store_message
         loud = store(cid, fake.bot_user, {"content": "hi @everyone"})
         quiet = store(cid, fake.bot_user, {"content": "hi @everyone", "allowed_mentions": {}})
-        user = store(
-            cid, fake.bot_user, {"content": f"<@{ALICE}>", "allowed_mentions": {"users": [ALICE]}}
-        )
+        user = store(cid, fake.bot_user, {"content": f"<@{ALICE}>", "allowed_mentions": {"users": [ALICE]}})
         role = store(cid, fake.bot_user, {"content": "<@&123456789012345678>"})
         assert fake.would_ping(loud) and not fake.would_ping(quiet)
         assert fake.would_ping(user) and fake.would_ping(role)
@@ -304,9 +300,7 @@ async def test_limits_without_client() -> None:
         body = {"content": "hi", "components": [{"type": 1, "components": [button]}]}
         async with session.post(url, json=body, headers=headers) as resp:
             assert resp.status == 400
-            assert (
-                "custom_id" in (await resp.json())["errors"]["components"]["0"]["components"]["0"]
-            )
+            assert "custom_id" in (await resp.json())["errors"]["components"]["0"]["components"]["0"]
         rows = [{"type": 1, "components": [{**button, "custom_id": f"b{i}"}]} for i in range(6)]
         async with session.post(url, json={"components": rows}, headers=headers) as resp:
             assert resp.status == 400

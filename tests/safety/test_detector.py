@@ -102,9 +102,7 @@ def test_recall_and_false_alarms(detector: CrisisDetector, capsys: pytest.Captur
         ("I keep thinking about ending", "it all", "suicidal_ideation"),
     ],
 )
-def test_split_across_two_messages(
-    detector: CrisisDetector, first: str, second: str, category: str
-) -> None:
+def test_split_across_two_messages(detector: CrisisDetector, first: str, second: str, category: str) -> None:
     assert detector.detect(first) is None
     assert detector.detect(second) is None
     assert detector.detect(second, previous=detector.tail(first)) == Signal(category)
