@@ -34,6 +34,7 @@ lint: $(DEV_STAMP)
 	$(BIN)/ruff check bot tests benchmarks
 	$(BIN)/ruff format --check bot tests benchmarks
 
+# Every benchmark, one table (~10 minutes); `BENCH_QUICK=1 make bench` for smaller sizes (CI-like runs).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks
 

@@ -7,11 +7,11 @@ runs with no network; both sides of every comparison get the same one, so sendin
 from __future__ import annotations
 
 import json
-import os
 import pickle
 import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -32,11 +32,6 @@ BOT_USER = {"id": BOT_ID, "is_bot": True, "first_name": "Keep Going", "username"
 NOW = datetime(2026, 3, 2, 18, 0, tzinfo=UTC)
 ANSWERS = {reason: ("yes", "partly", "no", "unsure")[j % 4] for j, reason in enumerate(REASONS)}
 FIRST_NEW_USER = 2_000_000_000  # people in a scripted conversation; stored people have ids below this
-
-
-def quick() -> bool:
-    """BENCH_QUICK=1: smaller sizes and fewer rounds, for CI-like runs."""
-    return os.environ.get("BENCH_QUICK", "").strip() not in ("", "0")
 
 
 # ---- a Bot API answered in-process ------------------------------------------------------------
@@ -185,7 +180,7 @@ def fill_sqlite(path: Path, people: int, *, schedules: bool = False, due: int = 
             schedule = schedule_row(stored_schedule(i, uid, due=i < due)) if schedules else None
             yield person_row(person), schedule
 
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db, db:
         people_rows, schedule_rows = [], []
         for person, schedule in rows():
             people_rows.append(person)
@@ -198,7 +193,7 @@ def fill_sqlite(path: Path, people: int, *, schedules: bool = False, due: int = 
             db.executemany(
                 f"INSERT INTO schedules ({', '.join(SCHEDULE_COLUMNS)}) VALUES ({marks})", schedule_rows
             )
-    with sqlite3.connect(path) as db:
+    with closing(sqlite3.connect(path)) as db:
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from benchmarks._support import NOW, fill_pickle, fill_sqlite, quick, status_kib
+from benchmarks._stores import quick
+from benchmarks._support import NOW, fill_pickle, fill_sqlite, status_kib
 from bot.adapters.base import Delivery
 from bot.domain import Outgoing
 
@@ -252,7 +253,7 @@ def table_rows() -> list[tuple[str, str, str]]:
             f"RSS after start-up minus after imports, {n}",
             f"ours {a['rss_delta_kib'] / 1024:,.1f} MiB, JobQueue {b['rss_delta_kib'] / 1024:,.0f} MiB "
             f"({b['rss_delta_kib'] / max(a['rss_delta_kib'], 1):,.0f}x)",
-            "flat in N",
+            "-",
         ),
         (
             f"RSS after start-up / peak, {n}",
@@ -261,15 +262,20 @@ def table_rows() -> list[tuple[str, str, str]]:
             "-",
         ),
         (
-            f"CPU per due nudge, {due:,} due of {n}",
-            f"ours {a['cpu_ms']:.2f} ms (durable record each), JobQueue {b['cpu_ms']:.2f} ms (nothing "
-            f"written), +{flush_per:.2f} ms with one pickle write shared",
-            "ours <= 1 ms",
+            f"CPU per due nudge, ours, {due:,} due of {n}",
+            f"{a['cpu_ms']:.2f} ms (claim, render, no-op send, durable record each)",
+            "<= 1 ms",
         ),
         (
-            f"CPU ratio ours / JobQueue, {n}",
-            f"{a['cpu_ms'] / b['cpu_ms']:.1f}x (vs. incl. shared write: "
-            f"{a['cpu_ms'] / (b['cpu_ms'] + flush_per):.1f}x)",
+            f"CPU per due nudge, JobQueue, {due:,} due of {n}",
+            f"{b['cpu_ms']:.2f} ms (run, nothing written); {b['cpu_ms'] + flush_per:.2f} ms "
+            f"with one pickle write shared by the {due:,}",
+            "-",
+        ),
+        (
+            f"CPU per due nudge, ours / JobQueue, {n}",
+            f"{a['cpu_ms'] / b['cpu_ms']:.1f}x; "
+            f"{a['cpu_ms'] / (b['cpu_ms'] + flush_per):.1f}x against it with its write",
             "-",
         ),
     ]

@@ -19,7 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks._support import fill_sqlite, quick, status_kib
+from benchmarks._stores import quick
+from benchmarks._support import fill_sqlite, status_kib
 
 PEOPLE, QUICK_PEOPLE = 100_000, 20_000
 TARGET_MB = 150

@@ -70,6 +70,7 @@ class Templates:
             trim_blocks=True,
             lstrip_blocks=True,
             keep_trailing_newline=False,
+            auto_reload=False,  # templates are read once; no stat() of every file on every render
         )
         env.globals["label"] = lambda key, **values: self.label(key, locale, **values)
         return env
