@@ -80,14 +80,12 @@ def _discord_sync(settings: Settings, guild: int | None) -> int:
     if not settings.discord_token:
         print("keepgoing: set DISCORD_TOKEN to sync the Discord commands", file=sys.stderr)
         return 2
-    import discord
-
-    from bot.adapters.discord import sync_commands
+    from bot.adapters.discord.client import SyncFailed, sync_commands
 
     try:
         names = asyncio.run(sync_commands(settings.discord_token, settings.discord_api_url, guild))
-    except (discord.DiscordException, OSError) as error:
-        print(f"keepgoing: Discord commands not synced: {type(error).__name__}: {error}", file=sys.stderr)
+    except SyncFailed as error:
+        print(f"keepgoing: Discord commands not synced: {error}", file=sys.stderr)
         return 1
     where = f"to server {guild}" if guild is not None else "globally (may take a while to show everywhere)"
     print(f"discord-sync: {len(names)} commands synced {where}: {', '.join(sorted(names))}")

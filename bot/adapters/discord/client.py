@@ -238,6 +238,10 @@ class ApiEndpoints:
             self._saved = None
 
 
+class SyncFailed(Exception):
+    """Discord refused or could not be reached; the message says why (never the token)."""
+
+
 async def sync_commands(token: str, api_url: str = "", guild_id: int | None = None) -> list[str]:
     """Upload the slash commands (globally, or to one guild for testing); returns their names.
 
@@ -254,6 +258,8 @@ async def sync_commands(token: str, api_url: str = "", guild_id: int | None = No
             client.tree.copy_global_to(guild=guild)
         synced = await client.tree.sync(guild=guild)
         return [command.name for command in synced]
+    except (discord.DiscordException, OSError) as error:
+        raise SyncFailed(f"{type(error).__name__}: {error}") from error
     finally:
         await client.close()
         endpoints.restore()
