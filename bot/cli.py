@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        setup_logging(settings.log_level if args.command != "chat" else "WARNING", settings.secrets)
+        console = args.command == "chat" or (args.command == "run" and not _has_platform(settings))
+        # In the console chat, log lines would land in the middle of the conversation: warnings only.
+        setup_logging("WARNING" if console else settings.log_level, settings.secrets)
         return _dispatch(args, settings)
     except (ConfigError, StoreError) as error:
         what = "cannot use the database" if isinstance(error, StoreError) else "configuration problem"
@@ -52,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+
+
+def _has_platform(settings: Settings) -> bool:
+    return bool(settings.telegram_token or settings.discord_token)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,7 +73,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
     if args.command == "run" and args.platforms is not None:
         settings = replace(settings, platforms=parse_platforms(args.platforms, "--platforms"))
-    if args.command == "chat" or not (settings.telegram_token or settings.discord_token):
+    if args.command == "chat" or not _has_platform(settings):
         user = args.user if args.command == "chat" else "local"
         return asyncio.run(_chat(settings, user, getattr(args, "locale", "en")))
     from bot.runner import run_platforms
