@@ -28,6 +28,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve
+
 API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -323,13 +325,7 @@ class FakeDiscord:
         self._ready_event = asyncio.Event()
         app = web.Application(middlewares=[self._middleware], client_max_size=32 * 1024 * 1024)
         self._add_routes(app)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._port = await serve(app, handle_signals=False)
         return self
 
     async def stop(self) -> None:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from bot.adapters.base import Delivery
 from bot.domain import Outgoing
+from tests.fakes.loopback import serve
 
 
 @dataclass
@@ -75,11 +76,7 @@ class FakePlatform:
     async def __aenter__(self) -> FakePlatform:
         app = web.Application()
         app.router.add_post("/send", self._send)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, port = await serve(app)
         self.url = f"http://127.0.0.1:{port}"
         return self
 

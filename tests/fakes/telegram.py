@@ -41,6 +41,8 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from tests.fakes.loopback import serve
+
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 DEFAULT_TOKEN = "123456789:AAFakeTokenForKeepGoingTests_abcdefgh"
 BOT_USERNAME = "keepgoing_test_bot"
@@ -684,13 +686,7 @@ class FakeTelegram:
         self._closing = False
         app = web.Application(client_max_size=60 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self._port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self._port = await serve(app, shutdown_timeout=1.0)
         self._session = aiohttp.ClientSession()
         self._worker = asyncio.create_task(self._webhook_worker(), name="fake-telegram-webhook")
         return self
