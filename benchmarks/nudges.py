@@ -32,7 +32,7 @@ from bot.nudges.content import remember
 from bot.nudges.dispatcher import Dispatcher, DispatchSettings
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store
-from bot.store.base import NudgeOutcome
+from bot.store.base import NudgeOutcome, NudgeRecord
 from bot.store.records import PERSON_COLUMNS, SCHEDULE_COLUMNS, person_row, schedule_row, utc
 from bot.templates import Templates
 from tests.fakes.sink import FakePlatform, HttpSender, Sink
@@ -119,14 +119,16 @@ async def one_pass(engine: Engine, owner: str, *, trace: bool) -> tuple[int, flo
         for due, (content, _message) in zip(batch, rendered, strict=True):
             assert due.schedule.id is not None
             await store.record_nudge(
-                due.schedule.id,
-                due.slot_at,
-                owner,
-                NudgeOutcome.SENT,
-                template=content.template,
-                next_due_at=due.slot_at + timedelta(days=1),
-                recent_templates=remember(due.schedule.recent_templates, content.template),
-                recorded_at=NOW,
+                NudgeRecord(
+                    due.schedule.id,
+                    due.slot_at,
+                    owner,
+                    NudgeOutcome.SENT,
+                    NOW,
+                    next_due_at=due.slot_at + timedelta(days=1),
+                    template=content.template,
+                    recent_templates=remember(due.schedule.recent_templates, content.template),
+                )
             )
         count += len(batch)
     total_cpu, wall = time.process_time() - total_cpu, time.perf_counter() - wall

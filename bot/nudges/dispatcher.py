@@ -31,7 +31,7 @@ from bot.engine.say import Say
 from bot.nudges.content import NudgeContent, choose, remember
 from bot.nudges.timing import local_now, next_for, quiet_now
 from bot.store import Store
-from bot.store.base import DueNudge, NudgeOutcome
+from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
 logger = logging.getLogger(__name__)
 
@@ -233,14 +233,16 @@ class Dispatcher:
         s = due.schedule
         assert s.id is not None
         recorded = await self.store.record_nudge(
-            s.id,
-            due.slot_at,
-            self.owner,
-            outcome,
-            template=template,
-            next_due_at=next_due,
-            recent_templates=recent,
-            recorded_at=self.now(),
+            NudgeRecord(
+                s.id,
+                due.slot_at,
+                self.owner,
+                outcome,
+                self.now(),
+                next_due_at=next_due,
+                template=template,
+                recent_templates=recent,
+            )
         )
         if not recorded:
             report.lost += 1

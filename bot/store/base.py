@@ -35,6 +35,20 @@ class NudgeOutcome(StrEnum):
 
 
 @dataclass(frozen=True)
+class NudgeRecord:
+    """What became of one claimed slot, as the dispatcher reports it to the store."""
+
+    schedule_id: int
+    slot_at: datetime
+    owner: str
+    outcome: NudgeOutcome
+    recorded_at: datetime
+    next_due_at: datetime | None = None
+    template: str | None = None
+    recent_templates: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
 class DueNudge:
     """A claimed (or, for a dry run, merely due) schedule, with the slot it is due for."""
 
@@ -91,18 +105,7 @@ class Store(Protocol):
         answers; the slot is the row's next_due_at. PostgreSQL: `FOR UPDATE SKIP LOCKED` in the select.
         """
 
-    async def record_nudge(
-        self,
-        schedule_id: int,
-        slot_at: datetime,
-        owner: str,
-        outcome: NudgeOutcome,
-        *,
-        template: str | None,
-        next_due_at: datetime | None,
-        recent_templates: tuple[str, ...] | None,
-        recorded_at: datetime,
-    ) -> bool:
+    async def record_nudge(self, record: NudgeRecord) -> bool:
         """Record a slot's outcome and move the schedule on, in one transaction, and release the lease.
 
         Only while `owner` still holds the lease, and only once per (schedule_id, slot_at); False otherwise

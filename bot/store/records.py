@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind, UserKey
-from bot.store.base import DueNudge, NudgeOutcome
+from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
 
 def utc(value: datetime | None) -> str | None:
@@ -255,15 +255,7 @@ class Statements:
         )
 
     def record_nudge(
-        self,
-        schedule_id: int,
-        slot_at: datetime,
-        owner: str,
-        outcome: NudgeOutcome,
-        template: str | None,
-        next_due_at: datetime | None,
-        recent_templates: tuple[str, ...] | None,
-        recorded_at: datetime,
+        self, record: NudgeRecord
     ) -> tuple[tuple[str, tuple[Any, ...]], tuple[str, tuple[Any, ...]]]:
         """The two statements that record a slot, with their parameters: the log row (run the second only
         if it inserted one), then the schedule moved on and released.
@@ -271,14 +263,15 @@ class Statements:
         SENT adds one to sent_count and unanswered; UNREACHABLE switches the schedule off; otherwise the
         new next_due_at is taken only if the person left the slot as it was.
         """
-        m, slot, sent = self.mark, utc(slot_at), int(outcome is NudgeOutcome.SENT)
-        recent = json.dumps(list(recent_templates)) if recent_templates is not None else None
-        log = (slot, outcome.value, template, utc(recorded_at), schedule_id, owner)
-        if outcome is NudgeOutcome.UNREACHABLE:
+        r = record
+        m, slot, sent = self.mark, utc(r.slot_at), int(r.outcome is NudgeOutcome.SENT)
+        recent = json.dumps(list(r.recent_templates)) if r.recent_templates is not None else None
+        log = (slot, r.outcome.value, r.template, utc(r.recorded_at), r.schedule_id, r.owner)
+        if r.outcome is NudgeOutcome.UNREACHABLE:
             next_sql, next_args = "NULL", ()
         else:
             next_sql = f"CASE WHEN next_due_at = {m(1)} THEN {m(2)} ELSE next_due_at END"
-            next_args = (slot, utc(next_due_at))
+            next_args = (slot, utc(r.next_due_at))
         n = len(next_args) + 1
         update = (
             f"UPDATE schedules SET next_due_at = {next_sql}, sent_count = sent_count + {m(n)}, "
@@ -286,7 +279,7 @@ class Statements:
             f"recent_templates = COALESCE({m(n + 2)}, recent_templates), "
             f"lease_owner = NULL, lease_until = NULL WHERE id = {m(n + 3)} AND lease_owner = {m(n + 4)}"
         )
-        return (self.log_nudge, log), (update, (*next_args, sent, sent, recent, schedule_id, owner))
+        return (self.log_nudge, log), (update, (*next_args, sent, sent, recent, r.schedule_id, r.owner))
 
     def earliest_due(self, platforms: int) -> str:
         """(*platforms)"""

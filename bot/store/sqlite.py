@@ -15,7 +15,7 @@ from typing import Any
 import aiosqlite
 
 from bot.domain import Schedule, TargetKind, UserData, UserKey
-from bot.store.base import DueNudge, NudgeOutcome, StoreBusy, StoreError, StoreUnavailable
+from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
 from bot.store.migrations import migrations_for
 from bot.store.records import (
     PERSONAL_TABLES,
@@ -248,21 +248,8 @@ class SQLiteStore:
                     found = list(await cursor.fetchall())
         return claimed(rows, found)
 
-    async def record_nudge(
-        self,
-        schedule_id: int,
-        slot_at: datetime,
-        owner: str,
-        outcome: NudgeOutcome,
-        *,
-        template: str | None,
-        next_due_at: datetime | None,
-        recent_templates: tuple[str, ...] | None,
-        recorded_at: datetime,
-    ) -> bool:
-        (log, logged), (update, moved) = SQL.record_nudge(
-            schedule_id, slot_at, owner, outcome, template, next_due_at, recent_templates, recorded_at
-        )
+    async def record_nudge(self, record: NudgeRecord) -> bool:
+        (log, logged), (update, moved) = SQL.record_nudge(record)
         async with self.transaction() as db:
             cursor = await db.execute(log, logged)
             if cursor.rowcount != 1:

@@ -16,7 +16,7 @@ from bot.engine import Engine
 from bot.engine.say import Say
 from bot.nudges.content import CARE, COMMUNITY, RECENT_KEEP, SESSION, STEP
 from bot.nudges.dispatcher import Dispatcher, DispatchSettings, dry_run
-from bot.store.base import NudgeOutcome
+from bot.store.base import NudgeOutcome, NudgeRecord
 from tests.chat import Chat
 from tests.conftest import Clock
 from tests.fakes.sink import Sink
@@ -174,14 +174,16 @@ async def test_an_expired_lease_is_claimed_again_and_a_stale_owner_cannot_record
     await run.run_once()
     assert len(sink.sent) == 1  # the lease expired: picked up
     late = await engine.store.record_nudge(
-        s.id,
-        crashed[0].slot_at,
-        "crashed-worker",
-        NudgeOutcome.SENT,
-        template="nudges/care_1",
-        next_due_at=clock.now,
-        recent_templates=("nudges/care_1",),
-        recorded_at=clock.now,
+        NudgeRecord(
+            s.id,
+            crashed[0].slot_at,
+            "crashed-worker",
+            NudgeOutcome.SENT,
+            clock.now,
+            next_due_at=clock.now,
+            template="nudges/care_1",
+            recent_templates=("nudges/care_1",),
+        )
     )
     assert late is False
     assert (await schedule_of(engine, chat)).sent_count == 1

@@ -14,7 +14,7 @@ import pytest
 
 from bot.domain import Rhythm, Schedule, TargetKind, UserData, UserKey
 from bot.store import Store
-from bot.store.base import DueNudge, NudgeOutcome
+from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 from tests.store.test_contract import NOW, person, save, schedule
 
 LEASE = NOW + timedelta(minutes=5)
@@ -42,14 +42,16 @@ async def record(
     assert due.schedule.id is not None
     sent = outcome is NudgeOutcome.SENT
     return await store.record_nudge(
-        due.schedule.id,
-        due.slot_at,
-        owner,
-        outcome,
-        template="nudges/care_2" if sent else None,
-        next_due_at=next_due_at,
-        recent_templates=(*due.schedule.recent_templates, "nudges/care_2") if sent else None,
-        recorded_at=NOW,
+        NudgeRecord(
+            due.schedule.id,
+            due.slot_at,
+            owner,
+            outcome,
+            NOW,
+            next_due_at=next_due_at,
+            template="nudges/care_2" if sent else None,
+            recent_templates=(*due.schedule.recent_templates, "nudges/care_2") if sent else None,
+        )
     )
 
 
