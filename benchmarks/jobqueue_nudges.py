@@ -101,10 +101,10 @@ async def ours(db: Path, due: int) -> dict[str, Any]:
 
 # ---- the baseline ----------------------------------------------------------------------------------
 async def baseline(pickle_path: Path, due: int) -> dict[str, Any]:
-    from telegram.ext import Application, CallbackContext, PicklePersistence
+    from telegram.ext import CallbackContext
 
     from benchmarks import baseline_bot
-    from benchmarks._support import TOKEN, LocalRequest, render_nudge
+    from benchmarks._support import LocalRequest, render_nudge
     from bot.domain import Rhythm, Schedule, TargetKind
     from bot.nudges.content import remember
 
@@ -139,17 +139,7 @@ async def baseline(pickle_path: Path, due: int) -> dict[str, Any]:
 
     rss0 = settle()
     t0 = time.perf_counter()
-    request = LocalRequest()
-    persistence = PicklePersistence(filepath=pickle_path, on_flush=True)
-    app = (
-        Application.builder()
-        .token(TOKEN)
-        .request(request)
-        .get_updates_request(request)
-        .persistence(persistence)
-        .build()
-    )
-    app.add_handler(baseline_bot.conversation())
+    app = baseline_bot.build(pickle_path, LocalRequest())
     await app.initialize()  # loads the pickle
     queue = app.job_queue
     assert queue is not None
@@ -182,7 +172,7 @@ async def baseline(pickle_path: Path, due: int) -> dict[str, Any]:
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     cpu1 = time.process_time()
     await app.update_persistence()
-    await persistence.flush()
+    await app.persistence.flush()  # type: ignore[union-attr]
     flush_cpu = time.process_time() - cpu1
     await app.stop()
     await app.shutdown()

@@ -24,7 +24,7 @@ import asyncpg
 
 from bot.domain import Schedule, TargetKind, UserData, UserKey
 from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
-from bot.store.migrations import migrations_for
+from bot.store.migrations import TRACKING_TABLE, pending
 from bot.store.records import (
     PERSONAL_TABLES,
     channel_key,
@@ -223,15 +223,9 @@ class PostgresStore:
             # A slow migration in another process is worth waiting for, whatever the turn lock timeout.
             await conn.execute("SET LOCAL lock_timeout = 0")
             await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
+            await conn.execute(TRACKING_TABLE)
             done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
-            for version, migration in migrations_for("postgres"):
-                if version in done:
-                    continue
-                logger.info("applying migration %04d", version)
+            for version, migration in pending("postgres", done):
                 for statement in migration:
                     await conn.execute(statement)
                 await conn.execute(

@@ -16,7 +16,7 @@ import aiosqlite
 
 from bot.domain import Schedule, TargetKind, UserData, UserKey
 from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
-from bot.store.migrations import migrations_for
+from bot.store.migrations import TRACKING_TABLE, pending
 from bot.store.records import (
     PERSONAL_TABLES,
     channel_key,
@@ -121,16 +121,10 @@ class SQLiteStore:
 
     async def _migrate(self) -> None:
         async with self.transaction() as db:
-            await db.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations "
-                "(version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
+            await db.execute(TRACKING_TABLE)
             async with db.execute("SELECT version FROM schema_migrations") as cursor:
                 done = {row[0] for row in await cursor.fetchall()}
-            for version, statements in migrations_for("sqlite"):
-                if version in done:
-                    continue
-                logger.info("applying migration %04d", version)
+            for version, statements in pending("sqlite", done):
                 for statement in statements:
                     await db.execute(statement)
                 await db.execute(

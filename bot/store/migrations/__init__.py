@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+logger = logging.getLogger(__name__)
+
 HERE = Path(__file__).parent
+
+
+TRACKING_TABLE = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+)
+
+
+def pending(dialect: str, done: set[int]) -> list[tuple[int, list[str]]]:
+    """The migrations not yet applied, in order; each is logged as it is handed out."""
+    todo = [(version, statements) for version, statements in migrations_for(dialect) if version not in done]
+    for version, _ in todo:
+        logger.info("applying migration %04d", version)
+    return todo
 
 
 def migrations_for(dialect: str) -> list[tuple[int, list[str]]]:
