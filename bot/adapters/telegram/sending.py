@@ -74,7 +74,9 @@ class TelegramSender:
         if overall_rate <= 0 or chat_rate <= 0 or min(chat_burst, max_attempts, max_chats) < 1:
             raise ValueError("rates, burst, attempts and max_chats must be positive")
         self.bot = bot
-        self.overall = AsyncLimiter(overall_rate, SAFETY)
+        # Evenly spaced, not in bursts: a burst that reaches Telegram late (network jitter) can meet a
+        # bucket that has not refilled yet and earn a 429 even though the average rate is fine.
+        self.overall = AsyncLimiter(1, SAFETY / overall_rate)
         self.chat_rate = chat_rate
         self.chat_burst = chat_burst
         self.max_attempts = max_attempts
