@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.safety.detector import CATEGORIES, CrisisDetector, PatternError, Signal, normalise
+from bot.safety.detector import CATEGORIES, CrisisDetector, PatternError, Risk, Signal, normalise
 from bot.safety.resources import (
     INTL,
     CrisisResources,
@@ -20,6 +20,7 @@ __all__ = [
     "Resource",
     "ResourceBook",
     "ResourceError",
+    "Risk",
     "Signal",
     "normalise",
 ]

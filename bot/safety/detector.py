@@ -14,6 +14,7 @@ import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 CATEGORIES: tuple[str, ...] = (
@@ -51,11 +52,19 @@ _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t
 _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 
 
+class Risk(StrEnum):
+    """How sure the detector is: a clear sign gets the crisis reply, a possible one a direct question."""
+
+    POSSIBLE = "possible"
+    CLEAR = "clear"
+
+
 @dataclass(frozen=True)
 class Signal:
-    """A crisis was detected; the engine answers with care instead of continuing the flow."""
+    """A sign of crisis; the engine answers with care (or asks directly) instead of continuing the flow."""
 
     category: str
+    level: Risk = Risk.CLEAR
 
 
 def normalise(text: str) -> str:
