@@ -1,0 +1,48 @@
+"""Text normalisation shared by every safety layer: one spelling for the many ways a phrase is typed."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u02bc": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+    }
+)
+_LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+_REPEATS = re.compile(r"([^\W\d_])\1{2,}")
+
+
+def normalise(text: str) -> str:
+    """Fold the many ways a phrase can be typed into one spelling before matching.
+
+    NFKC, casefold, straight apostrophes (then dropped: "don't" -> "dont"), leetspeak inside
+    words that contain letters, no accents, letters repeated 3+ times cut to two, anything
+    that is not a letter or digit becomes a space, whitespace collapsed.
+    """
+    return _normalise(text, leet=True)
+
+
+def _normalise(text: str, *, leet: bool) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).replace("'", "")
+    if leet:
+        text = " ".join(
+            chunk.translate(_LEET) if any(ch.isalpha() for ch in chunk) else chunk for chunk in text.split()
+        )
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    text = _REPEATS.sub(r"\1\1", text)
+    return " ".join(text.split())
