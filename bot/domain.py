@@ -88,6 +88,7 @@ class Outgoing:
     buttons: tuple[tuple[Button, ...], ...] = ()
     private: bool = True
     attachment: Attachment | None = None
+    urgent: bool = False  # a crisis reply: jumps the chat's send queue; stale queued replies are dropped
 
     @property
     def payloads(self) -> list[str]:

@@ -185,12 +185,8 @@ class _Turn:
             flow = self.flow
             paused = flow.paused_step if flow.step == r.CRISIS_STEP else flow.step
             self._set_flow(replace(flow, step=r.CRISIS_STEP, paused_step=paused))
-        self.say(
-            "crisis",
-            buttons=self._crisis_buttons(),
-            category=signal.category,
-            **self._resources(youth=youth),
-        )
+        values = {"category": signal.category, **self._resources(youth=youth)}
+        self.says.append(Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True))
 
     def _crisis_buttons(self) -> tuple[tuple[Choice, ...], ...]:
         return (

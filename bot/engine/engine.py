@@ -149,7 +149,7 @@ class Engine:
                 for row in say.buttons
             )
             attachment = Attachment(*say.attachment) if say.attachment else None
-            out.append(Outgoing(text=text, buttons=buttons, attachment=attachment))
+            out.append(Outgoing(text=text, buttons=buttons, attachment=attachment, urgent=say.urgent))
         return out
 
     def notice(self, template: str, platform: str, locale: str, **values: object) -> Outgoing:

@@ -27,6 +27,7 @@ class Say:
     values: Mapping[str, Any] = field(default_factory=dict)
     buttons: tuple[tuple[Choice, ...], ...] = ()
     attachment: tuple[str, bytes] | None = None  # (filename, content)
+    urgent: bool = False  # a crisis reply: sent before anything still waiting for this chat
 
     def choices(self) -> list[Choice]:
         return [choice for row in self.buttons for choice in row]
