@@ -195,7 +195,11 @@ class _Turn:
         )
 
     def _crisis_check(self) -> None:
-        self.say("crisis_check", buttons=self._crisis_buttons())
+        """Still in the crisis step: the lines again with the question, so a crisis reply lost in a crash
+        (after the turn committed, before it was sent) reaches the person with their next message."""
+        self.says.append(
+            Say("crisis_check", values=self._resources(), buttons=self._crisis_buttons(), urgent=True)
+        )
 
     # ---- commands -------------------------------------------------------------------------------
     def _command(self, args: str) -> None:
