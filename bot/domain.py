@@ -105,6 +105,7 @@ class Flow:
     answers: dict[str, str] = field(default_factory=dict)
     history: tuple[str, ...] = ()
     paused_step: str | None = None  # the step a crisis reply or a pause interrupted
+    checked_from: str | None = None  # the step a check question ("thoughts of ending your life?") interrupted
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -114,6 +115,7 @@ class Flow:
             "answers": dict(self.answers),
             "history": list(self.history),
             "paused_step": self.paused_step,
+            "checked_from": self.checked_from,
         }
 
     @classmethod
@@ -125,6 +127,7 @@ class Flow:
             answers={str(k): str(v) for k, v in (data.get("answers") or {}).items()},
             history=tuple(data.get("history") or ()),
             paused_step=data.get("paused_step"),
+            checked_from=data.get("checked_from"),
         )
 
 

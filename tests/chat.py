@@ -100,4 +100,19 @@ async def go_to(chat: Chat, state: str) -> None:
         return
     for _ in reasons:
         await chat.press("Partly")
-    assert state == "done"
+    if state == "done":
+        return
+    await chat.press("Yes, set them up")  # the nudge set-up, one step after another
+    for step, (kind, value) in NUDGE_STEPS:
+        if state == step:
+            return
+        await (chat.press(value) if kind == "press" else chat.send(value))
+    assert state == "nudges:confirm_zone", f"unknown state {state!r}"
+
+
+NUDGE_STEPS = [  # each step of the nudge set-up, and what moves a person past it
+    ("nudges:often", ("press", "Every day")),
+    ("nudges:time", ("press", "18:00")),
+    ("nudges:zone", ("press", "I'll tell you my time instead")),
+    ("nudges:clock", ("send", "14:35")),
+]

@@ -18,7 +18,7 @@ from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
 from bot.nudges.words import NudgeWords, load_words
-from bot.safety import CrisisDetector, ResourceBook, Signal
+from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
 
 NOTE_LIMIT = 500
 
@@ -147,6 +147,8 @@ class _Turn:
             self.says.append(r.question(step_))
         elif step_ == r.CRISIS_STEP:
             self._crisis_check()
+        elif step_ == r.RISK_CHECK_STEP:
+            self._ask_risk_check()
         elif step_ == r.PAUSED_STEP:
             self.say("paused_hint", resumable=r.is_question(self.flow.paused_step))
         elif n.is_step(step_):
@@ -177,16 +179,48 @@ class _Turn:
             if minor:
                 self.say("youth_note", **self._resources(youth=True))
             return False
-        self._crisis(signal, youth=minor)
+        in_crisis = self.person is not None and self.flow.step == r.CRISIS_STEP
+        if signal.level is Risk.POSSIBLE and not in_crisis:
+            self._risk_check()
+        else:
+            self._crisis(signal, youth=minor)
         return True
 
-    def _crisis(self, signal: Signal, *, youth: bool) -> None:
+    def _crisis(self, signal: Signal, *, youth: bool = False) -> None:
         if self.person is not None:
             flow = self.flow
-            paused = flow.paused_step if flow.step == r.CRISIS_STEP else flow.step
-            self._set_flow(replace(flow, step=r.CRISIS_STEP, paused_step=paused))
+            origin = flow.checked_from if flow.step == r.RISK_CHECK_STEP else flow.step
+            # Coming back from a crisis step or a pause, the question they had reached is what to resume.
+            paused = flow.paused_step if origin in (r.CRISIS_STEP, r.PAUSED_STEP) else origin
+            self._set_flow(replace(flow, step=r.CRISIS_STEP, paused_step=paused, checked_from=None))
         values = {"category": signal.category, **self._resources(youth=youth)}
         self.says.append(Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True))
+
+    def _risk_check(self) -> None:
+        """A possible sign: ask directly (asking does not raise risk), remembering exactly where they were."""
+        if self.person is not None and self.flow.step != r.RISK_CHECK_STEP:
+            self._set_flow(replace(self.flow, step=r.RISK_CHECK_STEP, checked_from=self.flow.step))
+        self._ask_risk_check()
+
+    def _ask_risk_check(self) -> None:
+        self.says.append(Say("risk_check", buttons=self._risk_check_buttons(), urgent=True))
+
+    def _risk_check_buttons(self) -> tuple[tuple[Choice, ...], ...]:
+        return (
+            (Choice("check_yes", payload(ANY_STEP, "check.yes")),),
+            (Choice("check_no", payload(ANY_STEP, "check.no")),),
+            (Choice("check_rather_not", payload(ANY_STEP, "check.rather_not")),),
+        )
+
+    def _risk_answer(self, answer: str) -> None:
+        """Yes or "rather not say": the crisis reply. No: a kind word, and back exactly where they were."""
+        if answer in ("yes", "rather_not"):
+            self._crisis(Signal("confirmed"))
+            return
+        self.say("risk_check_no")
+        if self.person is not None and self.flow.step == r.RISK_CHECK_STEP:
+            self._set_flow(replace(self.flow, step=self.flow.checked_from or r.DONE_STEP, checked_from=None))
+        self.restate()
 
     def _crisis_buttons(self) -> tuple[tuple[Choice, ...], ...]:
         return (
@@ -359,6 +393,8 @@ class _Turn:
             self.restate()
         elif action == "safe":
             self._safe()
+        elif action == "check":
+            self._risk_answer(arg)
         elif action == "not_safe":
             self.say("crisis_emergency", buttons=self._crisis_buttons()[:1], **self._resources())
         elif action == "n" and self.person is None:
@@ -518,6 +554,8 @@ class _Turn:
             offered = r.question(self.flow.step).choices()
         elif self.flow.step == r.CRISIS_STEP:
             offered = [c for row in self._crisis_buttons() for c in row]
+        elif self.flow.step == r.RISK_CHECK_STEP:
+            offered = [c for row in self._risk_check_buttons() for c in row]
         elif n.is_step(self.flow.step):
             asked = n.question(self.flow.step, self.person, self.data.schedule, self.ctx.now)
             offered = [c for c in asked.choices() if not c.values]  # times and zones are parsed as typed

@@ -18,6 +18,7 @@ ENDING_VALID_STEP = "ending_valid"
 DONE_STEP = "done"
 PAUSED_STEP = "paused"
 CRISIS_STEP = "crisis"
+RISK_CHECK_STEP = "risk_check"  # a possible sign: one direct question before anything else
 
 COUNTRIES = ("US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "MX", "IN")
 ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
@@ -110,7 +111,9 @@ def go_back(flow: Flow) -> Flow:
 
 def fresh_flow(flow: Flow) -> Flow:
     """A reflection started over: answers cleared, at the first question about therapy."""
-    return replace(flow, step=ENDING_STEP, ending=None, answers={}, history=(), paused_step=None)
+    return replace(
+        flow, step=ENDING_STEP, ending=None, answers={}, history=(), paused_step=None, checked_from=None
+    )
 
 
 def plan_values(person: Person) -> dict[str, Any]:
