@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, UserData, UserKey
@@ -27,6 +27,37 @@ def markup_for(platform: str) -> Markup:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def merge(replies: list[Outgoing]) -> list[Outgoing]:
+    """Fewer, fuller messages: text without buttons or a file joins the message after it.
+
+    A turn's "thanks" and its next question become one message, and the plan goes out as one message
+    with its questions and the offer that follows, instead of four (adapters still split at the platform's
+    limit). A message with buttons or a file ends a group, so buttons always sit under their question.
+    """
+    merged: list[Outgoing] = []
+    waiting: list[Outgoing] = []
+    for reply in replies:
+        waiting.append(reply)
+        if reply.buttons or reply.attachment is not None:
+            merged.append(_joined(waiting))
+            waiting = []
+    if waiting:
+        merged.append(_joined(waiting))
+    return merged
+
+
+def _joined(group: list[Outgoing]) -> Outgoing:
+    last = group[-1]
+    if len(group) == 1:
+        return last
+    return replace(
+        last,
+        text="\n\n".join(reply.text for reply in group),
+        urgent=any(reply.urgent for reply in group),
+        private=all(reply.private for reply in group),
+    )
 
 
 class RecentTails:
@@ -93,7 +124,7 @@ class Engine:
                     logger.info("duplicate update skipped platform=%s", event.who.platform)
                     return []
                 result = step(turn.data, event, ctx)
-                replies = self.render(result.says, event.who.platform, ctx.locale)
+                replies = merge(self.render(result.says, event.who.platform, ctx.locale))
                 if result.forget:
                     await turn.forget()
                 elif result.data != turn.data and result.data.person is not None:
@@ -101,7 +132,7 @@ class Engine:
         except StoreError as error:
             logger.warning("turn not saved platform=%s: %s", event.who.platform, error)
             result = self._without_store(event, ctx)
-            replies = self.render(result.says, event.who.platform, ctx.locale)
+            replies = merge(self.render(result.says, event.who.platform, ctx.locale))
         if result.forget:
             await self._checkpoint()
         if event.kind is not Kind.BUTTON:
