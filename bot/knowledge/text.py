@@ -1,0 +1,55 @@
+"""Text folding and cue patterns shared by the knowledge modules."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from pathlib import Path
+
+import bot
+
+MESSAGES_DIR = Path(bot.__file__).resolve().parent.parent / "messages"
+DEFAULT_LOCALE = "en"
+
+_QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})
+_REPEATS = re.compile(r"([^\W\d_])\1+")
+_WILDCARD = r"(?: \S+){0,3} "
+
+
+def base_locale(locale: str) -> str:
+    """'en-GB' / 'es_MX' / 'ES' -> 'en' / 'es' / 'es' (empty -> the default)."""
+    return re.split(r"[-_]", (locale or "").strip() or DEFAULT_LOCALE)[0].lower()
+
+
+def fold(text: str, *, squeeze: bool = True) -> str:
+    """One spelling for the many ways a phrase is typed.
+
+    NFKC, casefold, apostrophes dropped ("don't" -> "dont"), accents removed, anything not a letter
+    or digit becomes a space, and (with `squeeze`) letters typed twice or more cut to one
+    ("yesss" -> "yes", "really" -> "realy"; applied to both sides of every comparison).
+    """
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).replace("'", "")
+    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    if squeeze:
+        text = _REPEATS.sub(r"\1", text)
+    return " ".join(text.split())
+
+
+def cue_regex(cue: str) -> re.Pattern[str]:
+    """A cue as a regex over folded text: whole words, `stem*` for any ending, `...` for up to three words."""
+    pattern = ""
+    separator = ""
+    for token in cue.split():
+        if token == "...":
+            separator = _WILDCARD
+            continue
+        star = token.endswith("*")
+        stem = fold(token.rstrip("*"))
+        if not stem:
+            continue
+        pattern += separator + re.escape(stem) + (r"\S*" if star else "")
+        separator = " "
+    if not pattern:
+        raise ValueError(f"empty cue {cue!r}")
+    return re.compile(r"(?<!\S)" + pattern + r"(?!\S)")
