@@ -1,0 +1,217 @@
+"""Questions answered from a small, sourced knowledge base per locale (`messages/<locale>/knowledge.toml`).
+
+Retrieval is BM25 (the rank-bm25 library) over each entry's example questions (counted twice),
+keywords and answer. Text is folded (case, accents, punctuation), synonyms and acronyms become one
+word ("PE" = "prolonged exposure"), the locale's stop words are dropped and a few suffixes cut.
+
+A best score is only trusted when it explains enough of the question: it is normalised by the most
+the question's words could score (each word's idf times k1 + 1; a word the base has never seen counts
+as the rarest word), and below THRESHOLD `ask` returns None, so the conversation can say honestly
+that it doesn't know rather than give a wrong answer.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from rank_bm25 import BM25Okapi
+
+from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold
+
+MAX_ANSWER = 600
+THRESHOLD = 0.2
+"""Normalised score (0..1) a best match needs before its answer is given."""
+QUESTION_WEIGHT = 0.8
+"""Share of the score from the example questions and keywords; the rest from the answer text."""
+UNSEEN = 0.8
+"""A word the index has never seen counts as this share of its rarest word's idf."""
+K1 = 1.2
+B = 0.5
+MIN_STEM = 4
+_QUESTION_MARKS = ("?", "¿")
+
+
+class KnowledgeError(ValueError):
+    """A knowledge file is malformed; raised at load so a broken edit is caught at start-up."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One question people ask, answered in a few plain sentences, and what the answer rests on."""
+
+    id: str
+    questions: tuple[str, ...]
+    answer: str
+    source: str
+    keywords: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A search result: the entry and how well it explains the question (0..1)."""
+
+    entry: Entry
+    score: float
+
+
+class Tokeniser:
+    """One locale's way of turning text into search words."""
+
+    def __init__(
+        self,
+        stop_words: Sequence[str],
+        synonyms: Mapping[str, Sequence[str]],
+        suffixes: Sequence[str],
+    ) -> None:
+        self._stop = frozenset(fold(w, squeeze=False) for w in stop_words)
+        self._canon: dict[str, str] = {}
+        for key, forms in synonyms.items():
+            canon = fold(key, squeeze=False).replace(" ", "")
+            for form in (key, *forms):
+                folded = fold(form, squeeze=False)
+                if folded:
+                    self._canon[folded] = canon
+        self._protected = frozenset(self._canon.values())
+        forms = sorted(self._canon, key=len, reverse=True)
+        self._pattern = (
+            re.compile(r"(?<!\S)(?:" + "|".join(re.escape(f) for f in forms) + r")(?!\S)") if forms else None
+        )
+        self._suffixes = tuple(sorted((fold(s, squeeze=False) for s in suffixes), key=len, reverse=True))
+
+    def __call__(self, text: str) -> list[str]:
+        folded = fold(text, squeeze=False)
+        if self._pattern is not None:
+            folded = self._pattern.sub(lambda m: " " + self._canon[m.group(0)] + " ", folded)
+        words = (t if t in self._protected else self._stem(t) for t in folded.split())
+        return [t for t in words if t in self._protected or t not in self._stop]
+
+    def _stem(self, token: str) -> str:
+        if token in self._stop or token.isdigit():
+            return token
+        for suffix in self._suffixes:
+            if token.endswith(suffix) and len(token) - len(suffix) >= MIN_STEM:
+                return token[: -len(suffix)]
+        return token
+
+
+class KnowledgeBase:
+    """One locale's entries and their BM25 index, built once."""
+
+    def __init__(
+        self, locale: str, entries: Sequence[Entry], tokenise: Tokeniser, question_words: Sequence[str]
+    ) -> None:
+        if not entries:
+            raise KnowledgeError(f"{locale}: no entries")
+        self.locale = locale
+        self.entries = tuple(entries)
+        self._by_id = {e.id: e for e in self.entries}
+        if len(self._by_id) != len(self.entries):
+            raise KnowledgeError(f"{locale}: duplicate entry ids")
+        self.tokenise = tokenise
+        self._question_words = tuple(fold(w, squeeze=False) for w in question_words if fold(w))
+        self._indexes = (
+            (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
+            (1 - QUESTION_WEIGHT, self._index([[e.answer] for e in self.entries])),
+        )
+
+    def _index(self, parts: Sequence[Sequence[str]]) -> tuple[BM25Okapi, float]:
+        bm25 = BM25Okapi([[t for p in doc for t in self.tokenise(p)] for doc in parts], k1=K1, b=B)
+        return bm25, max(bm25.idf.values())
+
+    @classmethod
+    def load(cls, locale: str, root: Path | None = None) -> KnowledgeBase:
+        """Read `messages/<locale>/knowledge.toml` (raises KnowledgeError or FileNotFoundError)."""
+        path = (root or MESSAGES_DIR) / locale / "knowledge.toml"
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        tokenise = Tokeniser(
+            _strings(doc, "stop_words", path), doc.get("synonyms", {}), _strings(doc, "suffixes", path)
+        )
+        entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
+        return cls(locale, entries, tokenise, _strings(doc, "question_words", path))
+
+    def entry(self, entry_id: str) -> Entry:
+        """The entry with this id (KeyError if none)."""
+        return self._by_id[entry_id]
+
+    def ids(self) -> list[str]:
+        """Every entry id, in file order."""
+        return [e.id for e in self.entries]
+
+    def search(self, text: str, limit: int = 3) -> list[Hit]:
+        """The best few entries for a question, best first, with normalised scores (no threshold)."""
+        tokens = self.tokenise(text)
+        if not tokens:
+            return []
+        scores = [0.0] * len(self.entries)
+        for weight, (bm25, rarest) in self._indexes:
+            ceiling = sum(bm25.idf.get(t, UNSEEN * rarest) for t in tokens) * (K1 + 1)
+            for i, raw in enumerate(bm25.get_scores(tokens)):
+                scores[i] += weight * float(raw) / ceiling
+        order = sorted(range(len(self.entries)), key=lambda i: -scores[i])[:limit]
+        return [Hit(self.entries[i], scores[i]) for i in order if scores[i] > 0]
+
+    def ask(self, text: str) -> Entry | None:
+        """The entry that answers a question, or None when nothing fits well enough."""
+        hits = self.search(text, limit=1)
+        return hits[0].entry if hits and hits[0].score >= THRESHOLD else None
+
+    def looks_like_question(self, text: str) -> bool:
+        """A question mark, or a first word such as "what", "how", "is", "can"."""
+        if any(mark in text for mark in _QUESTION_MARKS):
+            return True
+        folded = fold(text, squeeze=False)
+        return any(folded == w or folded.startswith(w + " ") for w in self._question_words)
+
+
+def _strings(doc: Mapping[str, object], key: str, path: Path) -> list[str]:
+    items = doc.get(key, [])
+    if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+        raise KnowledgeError(f"{path}: {key} must be a list of strings")
+    return items
+
+
+def _entry(raw: object, path: Path, index: int) -> Entry:
+    where = f"{path} entry #{index + 1}"
+    if not isinstance(raw, dict):
+        raise KnowledgeError(f"{where}: not a table")
+    unknown = set(raw) - {"id", "questions", "answer", "source", "keywords"}
+    if unknown:
+        raise KnowledgeError(f"{where}: unknown key(s) {sorted(unknown)}")
+    entry_id, answer, source = raw.get("id"), raw.get("answer"), raw.get("source")
+    questions, keywords = raw.get("questions", []), raw.get("keywords", [])
+    if not isinstance(entry_id, str) or not re.fullmatch(r"[a-z0-9_]+", entry_id):
+        raise KnowledgeError(f"{where}: id must be lower-case letters, digits and _")
+    if not isinstance(answer, str) or not answer.strip() or len(answer.strip()) > MAX_ANSWER:
+        raise KnowledgeError(f"{where} ({entry_id}): answer must be 1 to {MAX_ANSWER} characters")
+    if not isinstance(source, str) or not source.strip():
+        raise KnowledgeError(f"{where} ({entry_id}): a source is required")
+    for name, items in (("questions", questions), ("keywords", keywords)):
+        if not isinstance(items, list) or not all(isinstance(q, str) and q.strip() for q in items):
+            raise KnowledgeError(f"{where} ({entry_id}): {name} must be a list of strings")
+    if not questions:
+        raise KnowledgeError(f"{where} ({entry_id}): at least one example question is required")
+    return Entry(entry_id, tuple(questions), answer.strip(), source.strip(), tuple(keywords))
+
+
+@cache
+def knowledge(locale: str) -> KnowledgeBase:
+    """The knowledge base for a locale (its base language), falling back to English; built once."""
+    try:
+        return KnowledgeBase.load(base_locale(locale))
+    except FileNotFoundError:
+        return KnowledgeBase.load(DEFAULT_LOCALE)
+
+
+def ask(text: str, locale: str) -> Entry | None:
+    """The entry answering a free-text question in this locale, or None (then say so honestly)."""
+    return knowledge(locale).ask(text)
+
+
+def looks_like_question(text: str, locale: str) -> bool:
+    """Cheap check before searching: does this reply read as a question?"""
+    return knowledge(locale).looks_like_question(text)
