@@ -7,7 +7,9 @@ word ("PE" = "prolonged exposure"), the locale's stop words are dropped and a fe
 A best score is only trusted when it explains enough of the question: it is normalised by the most
 the question's words could score (each word's idf times k1 + 1; a word the base has never seen counts
 as the rarest word), and below THRESHOLD `ask` returns None, so the conversation can say honestly
-that it doesn't know rather than give a wrong answer.
+that it doesn't know rather than give a wrong answer. A question must also hold at least one of the
+locale's `domain_words` (therapy, trauma, session, cost…), so small talk that happens to share a word
+with an answer ("good evening", "write a CV") is not answered.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold
 
 MAX_ANSWER = 600
 THRESHOLD = 0.2
-"""Normalised score (0..1) a best match needs before its answer is given."""
+"""Normalised score (0..1) a best match needs before its answer is given (a file may set its own)."""
 QUESTION_WEIGHT = 0.8
 """Share of the score from the example questions and keywords; the rest from the answer text."""
 UNSEEN = 0.8
@@ -103,7 +105,13 @@ class KnowledgeBase:
     """One locale's entries and their BM25 index, built once."""
 
     def __init__(
-        self, locale: str, entries: Sequence[Entry], tokenise: Tokeniser, question_words: Sequence[str]
+        self,
+        locale: str,
+        entries: Sequence[Entry],
+        tokenise: Tokeniser,
+        question_words: Sequence[str],
+        domain_words: Sequence[str] = (),
+        threshold: float = THRESHOLD,
     ) -> None:
         if not entries:
             raise KnowledgeError(f"{locale}: no entries")
@@ -114,6 +122,8 @@ class KnowledgeBase:
             raise KnowledgeError(f"{locale}: duplicate entry ids")
         self.tokenise = tokenise
         self._question_words = tuple(fold(w, squeeze=False) for w in question_words if fold(w))
+        self._domain = frozenset(t for w in domain_words for t in tokenise(w))
+        self.threshold = threshold
         self._indexes = (
             (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
             (1 - QUESTION_WEIGHT, self._index([[e.answer] for e in self.entries])),
@@ -132,7 +142,14 @@ class KnowledgeBase:
             _strings(doc, "stop_words", path), doc.get("synonyms", {}), _strings(doc, "suffixes", path)
         )
         entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
-        return cls(locale, entries, tokenise, _strings(doc, "question_words", path))
+        return cls(
+            locale,
+            entries,
+            tokenise,
+            _strings(doc, "question_words", path),
+            _strings(doc, "domain_words", path),
+            _threshold(doc, path),
+        )
 
     def entry(self, entry_id: str) -> Entry:
         """The entry with this id (KeyError if none)."""
@@ -157,8 +174,10 @@ class KnowledgeBase:
 
     def ask(self, text: str) -> Entry | None:
         """The entry that answers a question, or None when nothing fits well enough."""
+        if self._domain and not self._domain.intersection(self.tokenise(text)):
+            return None  # nothing about therapy in it: "good evening", "how do I write a CV"
         hits = self.search(text, limit=1)
-        return hits[0].entry if hits and hits[0].score >= THRESHOLD else None
+        return hits[0].entry if hits and hits[0].score >= self.threshold else None
 
     def looks_like_question(self, text: str) -> bool:
         """A question mark, or a first word such as "what", "how", "is", "can"."""
@@ -173,6 +192,13 @@ def _strings(doc: Mapping[str, object], key: str, path: Path) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise KnowledgeError(f"{path}: {key} must be a list of strings")
     return items
+
+
+def _threshold(doc: Mapping[str, object], path: Path) -> float:
+    value = doc.get("threshold", THRESHOLD)
+    if not isinstance(value, int | float) or not 0 < value < 1:
+        raise KnowledgeError(f"{path}: threshold must be a number between 0 and 1")
+    return float(value)
 
 
 def _entry(raw: object, path: Path, index: int) -> Entry:
