@@ -132,6 +132,35 @@ class Flow:
 
 
 @dataclass(frozen=True)
+class SafetyPlan:
+    """A person's own safety plan: the one place their typed words are kept, because they asked.
+
+    `steps` maps a step name (warning, coping, distract, people, pros, safer) to what they wrote;
+    `with_lines` keeps their country's helplines in the "professionals and services" step.
+    """
+
+    steps: dict[str, str] = field(default_factory=dict)
+    with_lines: bool = True
+    made_at: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "steps": dict(self.steps),
+            "with_lines": self.with_lines,
+            "made_at": self.made_at.isoformat() if self.made_at else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SafetyPlan:
+        made = data.get("made_at")
+        return cls(
+            steps={str(k): str(v) for k, v in (data.get("steps") or {}).items()},
+            with_lines=bool(data.get("with_lines", True)),
+            made_at=datetime.fromisoformat(made) if made else None,
+        )
+
+
+@dataclass(frozen=True)
 class Person:
     """Everything stored about one person, except their nudge schedules."""
 
@@ -146,6 +175,7 @@ class Person:
     consented_at: datetime | None = None
     plan_at: datetime | None = None
     note: str | None = None
+    safety_plan: SafetyPlan | None = None
 
 
 class Rhythm(StrEnum):
@@ -158,6 +188,7 @@ class Rhythm(StrEnum):
 class TargetKind(StrEnum):
     PERSON = "person"
     CHANNEL = "channel"
+    FOLLOWUP = "followup"  # a one-off check-in the day after a crisis reply, asked for by the person
 
 
 @dataclass(frozen=True)
@@ -186,7 +217,8 @@ class Schedule:
 
 @dataclass(frozen=True)
 class UserData:
-    """A person's record plus their own nudge schedule: what one turn loads and saves."""
+    """A person's record plus their own nudge schedule and check-in: what one turn loads and saves."""
 
     person: Person | None = None
     schedule: Schedule | None = None
+    followup: Schedule | None = None  # the check-in after a crisis reply (target_kind FOLLOWUP)

@@ -26,6 +26,7 @@ from bot.domain import Schedule, TargetKind, UserData, UserKey
 from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
 from bot.store.migrations import TRACKING_TABLE, pending
 from bot.store.records import (
+    OWN_KINDS,
     PERSONAL_TABLES,
     channel_key,
     claimed,
@@ -118,12 +119,13 @@ class PostgresTurn:
         with translated():
             if data.person is not None:
                 await self.conn.execute(SQL.upsert_person, *person_row(data.person))
-            if data.schedule is None:
-                await self.conn.execute(
-                    SQL.delete_own_schedule, self.key.platform, TargetKind.PERSON.value, self.key.user_id
-                )
-            else:
-                await self.conn.execute(SQL.upsert_schedule, *schedule_row(data.schedule))
+            for kind, schedule in ((TargetKind.PERSON, data.schedule), (TargetKind.FOLLOWUP, data.followup)):
+                if schedule is None:
+                    await self.conn.execute(
+                        SQL.delete_own_schedule, self.key.platform, kind.value, self.key.user_id
+                    )
+                else:
+                    await self.conn.execute(SQL.upsert_schedule, *schedule_row(schedule))
         self.data = data
 
     async def forget(self) -> None:
@@ -139,17 +141,18 @@ async def delete_person(conn: asyncpg.Connection, key: UserKey) -> None:
 
 
 async def read_person(conn: asyncpg.Connection, key: UserKey, *, lock: bool = False) -> UserData:
-    """A person's record and schedule; with `lock`, the schedule row stays locked until the turn ends."""
+    """A person's record, schedule and check-in; with `lock`, those rows stay locked until the turn ends."""
     person = await conn.fetchrow(SQL.select_person, key.platform, key.user_id)
-    schedule = await conn.fetchrow(
-        SQL.select_own_schedule + (SQL.row_lock if lock else ""),
-        key.platform,
-        TargetKind.PERSON.value,
-        key.user_id,
-    )
+    own = {}
+    for kind in OWN_KINDS:
+        row = await conn.fetchrow(
+            SQL.select_own_schedule + (SQL.row_lock if lock else ""), key.platform, kind.value, key.user_id
+        )
+        own[kind] = schedule_from(row) if row else None
     return UserData(
         person=person_from(person) if person else None,
-        schedule=schedule_from(schedule) if schedule else None,
+        schedule=own[TargetKind.PERSON],
+        followup=own[TargetKind.FOLLOWUP],
     )
 
 

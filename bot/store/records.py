@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind, UserKey
+from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey
 from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
 
@@ -42,7 +42,11 @@ PERSON_COLUMNS = (
     "flow",
     "created_at",
     "last_seen_at",
+    "safety_plan",
 )
+
+# The schedules rows a person owns: their nudges and their check-in after a crisis reply.
+OWN_KINDS = (TargetKind.PERSON, TargetKind.FOLLOWUP)
 
 
 def person_row(person: Person) -> tuple[Any, ...]:
@@ -59,6 +63,7 @@ def person_row(person: Person) -> tuple[Any, ...]:
         json.dumps(person.flow.to_json(), ensure_ascii=False),
         utc(person.created_at),
         utc(person.last_seen_at),
+        json.dumps(person.safety_plan.to_json(), ensure_ascii=False) if person.safety_plan else None,
     )
 
 
@@ -75,6 +80,7 @@ def person_from(row: Any) -> Person:
         flow=Flow.from_json(json.loads(row["flow"])),
         created_at=parse_time(row["created_at"]),  # type: ignore[arg-type]
         last_seen_at=parse_time(row["last_seen_at"]),  # type: ignore[arg-type]
+        safety_plan=SafetyPlan.from_json(json.loads(row["safety_plan"])) if row["safety_plan"] else None,
     )
 
 
@@ -229,8 +235,8 @@ class Statements:
 
     def forget(self, key: UserKey) -> list[tuple[str, tuple[str, ...]]]:
         """Every DELETE that erases a person, with its parameters, in a safe order."""
-        by_target = (key.platform, TargetKind.PERSON.value, key.user_id)
-        return [(sql, by_target) for sql in self.forget_by_target] + [
+        by_target = [(key.platform, kind.value, key.user_id) for kind in OWN_KINDS]
+        return [(sql, params) for params in by_target for sql in self.forget_by_target] + [
             (sql, (key.platform, key.user_id)) for sql in self.forget_by_user
         ]
 

@@ -18,6 +18,7 @@ from bot.domain import Schedule, TargetKind, UserData, UserKey
 from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
 from bot.store.migrations import TRACKING_TABLE, pending
 from bot.store.records import (
+    OWN_KINDS,
     PERSONAL_TABLES,
     channel_key,
     claimed,
@@ -59,12 +60,16 @@ class SQLiteTurn:
     async def save(self, data: UserData) -> None:
         if data.person is not None and data.person != self.data.person:
             await self.db.execute(SQL.upsert_person, person_row(data.person))
-        if data.schedule is not None and data.schedule != self.data.schedule:
-            await self.db.execute(SQL.upsert_schedule, schedule_row(data.schedule))
-        elif data.schedule is None and self.data.schedule is not None:
-            await self.db.execute(
-                SQL.delete_own_schedule, (self.key.platform, TargetKind.PERSON.value, self.key.user_id)
-            )
+        for kind, new, old in (
+            (TargetKind.PERSON, data.schedule, self.data.schedule),
+            (TargetKind.FOLLOWUP, data.followup, self.data.followup),
+        ):
+            if new is not None and new != old:
+                await self.db.execute(SQL.upsert_schedule, schedule_row(new))
+            elif new is None and old is not None:
+                await self.db.execute(
+                    SQL.delete_own_schedule, (self.key.platform, kind.value, self.key.user_id)
+                )
         self.data = data
 
     async def forget(self) -> None:
@@ -169,12 +174,14 @@ class SQLiteStore:
 
     async def _read(self, db: aiosqlite.Connection, key: UserKey) -> UserData:
         people = await db.execute_fetchall(SQL.select_person, (key.platform, key.user_id))
-        schedules = await db.execute_fetchall(
-            SQL.select_own_schedule, (key.platform, TargetKind.PERSON.value, key.user_id)
-        )
+        own = {}
+        for kind in OWN_KINDS:
+            rows = await db.execute_fetchall(SQL.select_own_schedule, (key.platform, kind.value, key.user_id))
+            own[kind] = next((schedule_from(row) for row in rows), None)
         return UserData(
             person=next((person_from(row) for row in people), None),
-            schedule=next((schedule_from(row) for row in schedules), None),
+            schedule=own[TargetKind.PERSON],
+            followup=own[TargetKind.FOLLOWUP],
         )
 
     async def load(self, key: UserKey) -> UserData:
