@@ -18,10 +18,11 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from bot.domain import Flow, Markup, Person, Rhythm, Schedule, TargetKind, UserKey
-from bot.engine import nudging, reflection
+from bot.domain import Flow, Markup, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey, Who
+from bot.engine import grounding, nudging, reflection, safety_plan
 from bot.engine.conversation import NOTE_LIMIT
 from bot.engine.say import FLOW_VERSION, Say
+from bot.nudges.words import load_words
 from bot.safety import ResourceBook
 from bot.templates import DEFAULT_LOCALE, Templates
 
@@ -88,6 +89,11 @@ NUDGE_SAMPLES: dict[str, Any] = {
     "zone": "America/Argentina/ComodRivadavia",
     "now_there": "23:59",
 }
+# The longest safety plan: every part written to the limit.
+PLAN_SAMPLE = SafetyPlan(
+    steps=dict.fromkeys(safety_plan.STEPS, "W" * safety_plan.ANSWER_LIMIT),
+    made_at=datetime(2026, 12, 31, tzinfo=UTC),
+)
 LABEL_SAMPLES = {"time": "23:45", "zone": NUDGE_SAMPLES["zone"], "start": "21:00", "end": "09:00"}
 
 
@@ -126,6 +132,25 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
                 "new": flag,
                 "stopped": flag,
                 "changed": flag,
+                # crisis care: the plan at its longest, the check-in, the not-safe path
+                "plan": dict(PLAN_SAMPLE.steps) if flag else dict.fromkeys(safety_plan.STEPS, ""),
+                "plan_lines": flag,
+                "people": PLAN_SAMPLE.steps["people"] if flag else "",
+                "pros": PLAN_SAMPLE.steps["pros"] if flag else "",
+                "editing": flag,
+                "current": "W" * safety_plan.ANSWER_LIMIT if flag else "",
+                "consented": not flag,
+                "adopted": flag,
+                "pending": flag,
+                "had": flag,
+                "date": "2026-12-31",
+                "safety_plan": PLAN_SAMPLE if flag else None,
+                "check_in": {
+                    "pending": flag,
+                    "date": "2026-12-31",
+                    "time": "23:45",
+                    "timezone": NUDGE_SAMPLES["zone"],
+                },
             }
 
 
@@ -154,7 +179,53 @@ def all_buttons() -> list[Say]:
         Say("nudges/care_1", buttons=nudging.nudge_buttons(replace(longest, milestone=None))),
         Say("nudges/ask_fewer", buttons=nudging.fewer_buttons(longest)),
     ]
-    return [reflection.question(step) for step in reflection.QUESTION_STEPS] + nudge_steps + nudge_messages
+    return (
+        [reflection.question(step) for step in reflection.QUESTION_STEPS]
+        + nudge_steps
+        + nudge_messages
+        + care_messages()
+    )
+
+
+def care_messages() -> list[Say]:
+    """Every crisis-care message with buttons: the crisis reply, grounding, the plan, the check-in."""
+    book = ResourceBook.load()
+    person = replace(sample_person(), safety_plan=PLAN_SAMPLE)
+    resources = book.for_person("GB", "en", "INTL")
+    says = [
+        Say("crisis", buttons=safety_plan.crisis_buttons(None, None)),
+        Say("crisis", buttons=safety_plan.crisis_buttons(person, None)),
+        Say("followup/message", buttons=safety_plan.followup_buttons()),
+        *(grounding.step_say(i) for i in range(1, grounding.STEPS + 1)),
+    ]
+    for key in safety_plan.STEPS:
+        for editing in (False, True):
+            says.append(safety_plan.question(safety_plan.step_name(key, editing), person, resources))
+    who = Who("telegram", "1" * 20, "1" * 20)
+    acts = [
+        lambda c: c.not_safe(),
+        lambda c: c.grounding("stop"),
+        lambda c: c.followup_button("yes"),
+        lambda c: c.offer(),
+        lambda c: c.show(),
+        lambda c: c.button("edit"),
+        lambda c: c.button("delete"),
+    ]
+    for act in acts:
+        care = safety_plan.Care(
+            person,
+            sample_schedule(),
+            None,
+            who=who,
+            locale="en",
+            now=NUDGE_NOW,
+            resources=resources,
+            label=lambda key: key,
+            words=load_words(),
+        )
+        act(care)
+        says.extend(care.says)
+    return says
 
 
 def check_templates(templates: Templates, book: ResourceBook, report: Report) -> None:

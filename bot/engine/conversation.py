@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import Flow, Incoming, Kind, Person, UserData
+from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
+from bot.engine import safety_plan as sp
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
 from bot.nudges.words import NudgeWords, load_words
 from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
@@ -153,6 +155,10 @@ class _Turn:
             self.say("paused_hint", resumable=r.is_question(self.flow.paused_step))
         elif n.is_step(step_):
             self._nudging(lambda nudges: nudges.question())
+        elif sp.is_step(step_):
+            self._care(lambda care: care.question())
+        elif g.is_step(step_):
+            self.says.append(g.question(step_))
         else:
             self.say("nothing_pending", has_plan=self.person.plan_at is not None)
 
@@ -190,9 +196,13 @@ class _Turn:
         if self.person is not None:
             flow = self.flow
             origin = flow.checked_from if flow.step == r.RISK_CHECK_STEP else flow.step
+            # A safety plan or grounding under way gives way to the step it was started from.
+            origin, history = sp.beneath(origin, flow.history)
             # Coming back from a crisis step or a pause, the question they had reached is what to resume.
             paused = flow.paused_step if origin in (r.CRISIS_STEP, r.PAUSED_STEP) else origin
-            self._set_flow(replace(flow, step=r.CRISIS_STEP, paused_step=paused, checked_from=None))
+            self._set_flow(
+                replace(flow, step=r.CRISIS_STEP, paused_step=paused, checked_from=None, history=history)
+            )
         values = {"category": signal.category, **self._resources(youth=youth)}
         self.says.append(Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True))
 
@@ -223,10 +233,7 @@ class _Turn:
         self.restate()
 
     def _crisis_buttons(self) -> tuple[tuple[Choice, ...], ...]:
-        return (
-            (Choice("safe_now", payload(ANY_STEP, "safe")),),
-            (Choice("not_safe", payload(ANY_STEP, "not_safe")),),
-        )
+        return sp.crisis_buttons(self.person, self.data.followup)
 
     def _crisis_check(self) -> None:
         """Still in the crisis step: the lines again with the question, so a crisis reply lost in a crash
@@ -249,6 +256,7 @@ class _Turn:
             "country": self._country_ask,
             "note": self._note,
             "nudges": self._nudges_command,
+            "safetyplan": lambda _: self._care(lambda care: care.command()),
         }
         handler = handlers.get(self.event.command)
         if handler is None:
@@ -323,10 +331,16 @@ class _Turn:
                     "ending": person.flow.ending if person else None,
                     "schedule": self.data.schedule,
                     "retention_days": self.ctx.retention_days,
+                    "safety_plan": person.safety_plan if person else None,
+                    "check_in": sp.check_in_values(self.data.followup),
                 },
                 attachment=("keepgoing-my-data.json", export),
             )
         )
+        if person is not None and person.safety_plan is not None:  # in its own message: it can be long
+            self.says.append(
+                Say("safety_plan/in_mydata", values=sp.plan_values(person, self._resources()["resources"]))
+            )
 
     def _forget_ask(self, _args: str) -> None:
         if self.person is None and self.data.schedule is None:
@@ -396,7 +410,13 @@ class _Turn:
         elif action == "check":
             self._risk_answer(arg)
         elif action == "not_safe":
-            self.say("crisis_emergency", buttons=self._crisis_buttons()[:1], **self._resources())
+            self._care(lambda care: care.not_safe())
+        elif action == "g":
+            self._care(lambda care: care.grounding(arg))
+        elif action == "sp":
+            self._care(lambda care: care.button(arg))
+        elif action == "fu":
+            self._care(lambda care: care.followup_button(arg))
         elif action == "n" and self.person is None:
             self.say("nudges/stale", stopped=arg == "stop")
         elif action == "n":
@@ -479,6 +499,9 @@ class _Turn:
         if n.is_step(step_):
             self._nudging(lambda nudges: nudges.answer(step_, value))
             return
+        if sp.is_step(step_):
+            self._care(lambda care: care.answer(step_, value))
+            return
         flow = self.flow
         if value == "back":
             self._set_flow(r.go_back(flow))
@@ -526,9 +549,11 @@ class _Turn:
             self.say("empty_message")
             self.restate()
             return
-        stoppable = self.person is not None and (self.data.schedule is not None or n.is_step(self.flow.step))
-        if stoppable and self._words.is_stop(text):
-            self._nudging(lambda nudges: nudges.stop())
+        stoppable = self.person is not None and (
+            self.data.schedule is not None or n.is_step(self.flow.step) or sp.pending(self.data.followup)
+        )
+        if stoppable and not sp.is_step(self.flow.step) and self._words.is_stop(text):
+            self._care(lambda care: care.stop_all())
             return
         choice = self._match_choice(text)
         if choice is not None:
@@ -540,6 +565,9 @@ class _Turn:
             return
         if n.is_step(self.flow.step):
             self._nudging(lambda nudges: nudges.text(text))
+            return
+        if sp.is_step(self.flow.step):
+            self._care(lambda care: care.text(text))
             return
         self.say("text_not_expected", long=len(text) > 1000)
         self.restate()
@@ -559,6 +587,10 @@ class _Turn:
         elif n.is_step(self.flow.step):
             asked = n.question(self.flow.step, self.person, self.data.schedule, self.ctx.now)
             offered = [c for c in asked.choices() if not c.values]  # times and zones are parsed as typed
+        elif sp.is_step(self.flow.step):
+            offered = [c for row in sp.step_buttons(self.flow.step) for c in row]
+        elif g.is_step(self.flow.step):
+            offered = g.choices(self.flow.step)
         for choice in offered:
             if self.ctx.label_text(choice.label).casefold().strip(" .!") == wanted:
                 return choice
@@ -584,6 +616,26 @@ class _Turn:
         self.data = replace(self.data, schedule=nudges.schedule)
         self.says.extend(nudges.says)
         if nudges.returned and r.is_question(self.flow.step):
+            self.restate()
+
+    def _care(self, act: Callable[[sp.Care], None]) -> None:
+        """Let crisis care act (plan, grounding, not safe, check-in), then take back what it changed."""
+        care = sp.Care(
+            self.person,
+            self.data.schedule,
+            self.data.followup,
+            who=self.event.who,
+            locale=self.ctx.locale,
+            now=self.ctx.now,
+            resources=self._resources()["resources"],
+            label=self.ctx.label_text,
+            words=self._words,
+        )
+        act(care)
+        self.person = care.person
+        self.data = replace(self.data, schedule=care.schedule, followup=care.followup)
+        self.says.extend(care.says)
+        if care.restate:
             self.restate()
 
     def _edited(self, _text: str) -> None:
@@ -613,6 +665,7 @@ def export_json(data: UserData) -> bytes:
             "created_at": _iso(p.created_at),
             "last_seen_at": _iso(p.last_seen_at),
             "conversation": p.flow.to_json(),
+            "safety_plan": p.safety_plan.to_json() if p.safety_plan else None,
         }
     if data.schedule is not None:
         s = data.schedule
@@ -627,6 +680,14 @@ def export_json(data: UserData) -> bytes:
             "unanswered": s.unanswered,
             "milestone": s.milestone,
             "recent_messages": list(s.recent_templates),
+        }
+    if data.followup is not None:
+        f = data.followup
+        out["check_in"] = {
+            "due_at": _iso(f.next_due_at),
+            "local_time": f.local_time,
+            "timezone": f.timezone,
+            "sent": f.next_due_at is None,
         }
     return json.dumps(out, indent=2, ensure_ascii=False).encode()
 

@@ -111,7 +111,12 @@ async def test_crisis_gets_spanish_text_around_the_helplines(engine: Engine) -> 
     assert "024" in text and "Desde cualquier país:" in text and "En una emergencia:" in text
     assert "findahelpline" in text.lower()
     assert "Are you safe" not in text and "Anywhere in the world" not in text
-    assert chat.labels == ["Ahora estoy a salvo", "No estoy a salvo"]
+    assert chat.labels[:2] == ["Ahora estoy a salvo", "No estoy a salvo"]
+    assert chat.labels[2:] == [
+        "Probar un ejercicio para calmarme",
+        "Hacer un plan de seguridad",
+        "Puedes escribirme mañana para ver cómo estoy",
+    ]
     await chat.press("Ahora estoy a salvo")
     assert "Gracias por decírmelo" in chat.text and "¿Quieres seguir donde estábamos" in chat.text
 

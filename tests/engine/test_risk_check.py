@@ -86,7 +86,13 @@ async def test_yes_or_rather_not_say_gets_the_crisis_reply(engine: Engine, state
     await chat.send(POSSIBLE)
     await chat.press(answer)
     assert SAFE_Q in chat.text and "Samaritans" in chat.text
-    assert chat.labels == ["I'm safe right now", "I'm not safe"]
+    assert chat.labels == [
+        "I'm safe right now",
+        "I'm not safe",
+        "Try a grounding exercise",
+        "Make a safety plan",
+        "You can check in on me tomorrow",
+    ]
     assert chat.last[0].urgent
 
 

@@ -39,7 +39,13 @@ async def test_crisis_reply_pre_empts_every_state(engine: Engine, state: str) ->
     assert SAFE_Q in chat.text
     assert "Samaritans" in chat.text or "findahelpline" in chat.text.lower()
     assert "of 6" not in chat.text  # no flow question competes with it
-    assert chat.labels == ["I'm safe right now", "I'm not safe"]
+    assert chat.labels == [
+        "I'm safe right now",
+        "I'm not safe",
+        "Try a grounding exercise",
+        "Make a safety plan",
+        "You can check in on me tomorrow",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -124,7 +130,7 @@ async def test_not_safe_gets_the_emergency_number(engine: Engine) -> None:
     await chat.send(CRISIS)
     await chat.press("I'm not safe")
     assert "Call 999 or 112" in chat.text
-    assert chat.labels == ["I'm safe right now"]
+    assert chat.labels == ["I'm safe right now", "Try a grounding exercise"]
 
 
 async def test_stale_flow_button_during_crisis_returns_to_the_check(engine: Engine) -> None:
