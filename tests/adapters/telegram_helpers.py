@@ -165,3 +165,14 @@ class Person:
         self.mark = self.fake.mark()
         self.fake.user_presses(self.user_id, record.message_id, self.data_for(record, label))
         return await self.wait(replies, timeout)
+
+
+REFLECTION = ["Yes, let's begin", "Ireland", "I stopped going", *["Not really"] * 5]
+
+
+async def to_the_last_question(person: Person) -> SentMessage:
+    """/start, then through the reflection by buttons up to its last question (one reply a step)."""
+    await person.send("/start")
+    for label in REFLECTION:
+        await person.press(label, 1)
+    return person.last_with_button("Partly")

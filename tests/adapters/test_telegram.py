@@ -22,7 +22,7 @@ import pytest
 import pytest_asyncio
 from telegram import Bot, Update
 
-from bot.adapters.base import Delivery
+from bot.adapters.base import Delivery, Job, Outbox
 from bot.adapters.telegram import TelegramAdapter
 from bot.adapters.telegram.adapter import webhook_target
 from bot.adapters.telegram.commands import load_commands
@@ -35,12 +35,15 @@ from bot.engine import Engine
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import store_from_url
 from bot.templates import MESSAGES_DIR, Templates
-from tests.adapters.telegram_helpers import BotProcess, Person, free_port
+from tests.adapters.telegram_helpers import BotProcess, Person, free_port, to_the_last_question
 from tests.fakes.telegram import FakeTelegram, RequestRecord
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 UNSUPPORTED = "I can only read text here"
+CRISIS = "I want to kill myself"
+ARE_YOU_SAFE = "are you safe right now"
+SLOW = 0.3  # seconds each send takes on the slow fake
 LINK = "https://t.me/keepgoing_test_bot?start=group"
 SAID: list[str] = []  # everything people typed to the shared bot, checked against its log at the end
 
@@ -92,7 +95,7 @@ async def test_a_full_reflection_by_buttons(fake: FakeTelegram, bot: BotProcess)
     [welcome] = await person.send("/start")
     assert welcome.parse_mode == "HTML" and "Keep Going" in welcome.text
     pressed = []
-    steps = [("Yes, let's begin", 2), ("Ireland", 2), ("I stopped going", 1)]
+    steps = [("Yes, let's begin", 1), ("Ireland", 1), ("I stopped going", 1)]
     steps += [("Not really", 1)] * 5
     for label, replies in steps:
         record = person.last_with_button(label)
@@ -127,7 +130,13 @@ async def test_free_text_and_a_crisis_message(fake: FakeTelegram, bot: BotProces
     assert "Are you safe right now?" in crisis.text
     assert "988" in crisis.text  # the default country's line
     labels = [b["text"] for b in crisis.buttons]
-    assert labels == ["I'm safe right now", "I'm not safe"]
+    assert labels == [
+        "I'm safe right now",
+        "I'm not safe",
+        "Try a grounding exercise",
+        "Make a safety plan",
+        "You can check in on me tomorrow",
+    ]
     [safe] = await person.press("I'm safe right now")
     assert safe.text
     assert fake.unanswered_callbacks() == []
@@ -162,8 +171,8 @@ async def test_a_429_storm_delays_but_never_duplicates(fake: FakeTelegram, bot: 
     await person.send("/start")
     fake.force_429(4, retry_after=1)
     welcome = person.last_with_button("Yes, let's begin")
-    replies = await person.press("Yes, let's begin", 2, record=welcome, timeout=30)
-    assert "Thank you" in replies[0].text and "which country" in replies[1].text
+    [reply] = await person.press("Yes, let's begin", 1, record=welcome, timeout=30)
+    assert "Thank you" in reply.text and "which country" in reply.text  # one turn, one message
     calls = sends_to(fake, person.user_id, "sendMessage") + sends_to(
         fake, person.user_id, "editMessageReplyMarkup"
     )
@@ -173,7 +182,7 @@ async def test_a_429_storm_delays_but_never_duplicates(fake: FakeTelegram, bot: 
     gaps = [b.at - a.at for a, b in itertools.pairwise(calls) if a.status == 429]
     assert gaps and min(gaps) >= 0.9  # retry_after was honoured every time
     texts = [r.text for r in fake.sent(person.user_id) if not r.edited]
-    assert len(texts) == len(set(texts)) == 3
+    assert len(texts) == len(set(texts)) == 2
     assert bot.alive
 
 
@@ -210,9 +219,9 @@ async def test_photos_stickers_voice_and_files_get_a_kind_text_only_note(
         person.mark = fake.mark()
         act(person.user_id)
     for person in people:
-        replies = await person.wait(2)
-        assert UNSUPPORTED in replies[0].text
-        assert "/start" in replies[1].text  # and where to go from here
+        [reply] = await person.wait(1)
+        assert UNSUPPORTED in reply.text
+        assert "/start" in reply.text  # and where to go from here
 
 
 async def test_an_edited_message_gets_its_own_note(fake: FakeTelegram, bot: BotProcess) -> None:
@@ -222,9 +231,9 @@ async def test_an_edited_message_gets_its_own_note(fake: FakeTelegram, bot: BotP
     await person.wait(1)
     person.mark = fake.mark()
     fake.user_edits(person.user_id, original["message"]["message_id"], SAID[-1])
-    note, hint = await person.wait(2)
+    [note] = await person.wait(1)
     assert "send it as a new message" in note.text
-    assert "/start" in hint.text  # and where to go from here
+    assert "/start" in note.text  # and where to go from here
 
 
 async def test_long_emoji_rtl_and_markup_like_text_get_kind_replies(
@@ -232,14 +241,14 @@ async def test_long_emoji_rtl_and_markup_like_text_get_kind_replies(
 ) -> None:
     person = Person(fake, 700_000_008, SAID)
     await person.send("/start")
-    await person.press("Yes, let's begin", 2)
+    await person.press("Yes, let's begin", 1)
     long_text = ("I have been thinking about everything for a long while " * 80)[:4000]
-    replies = await person.send(long_text, 2)
-    assert "can't take in long messages" in replies[0].text
-    assert "which country" in replies[1].text and len(replies[1].buttons) == 13
+    [reply] = await person.send(long_text, 1)
+    assert "can't take in long messages" in reply.text
+    assert "which country" in reply.text and len(reply.buttons) == 13
     for text in ["🙂 שלום, مرحبا 👩‍👩‍👧 日本語", "<b>bold?</b> & <script>x</script> &amp; @everyone"]:
-        replies = await person.send(text, 2)
-        assert "I don't keep what you type" in replies[0].text
+        [reply] = await person.send(text, 1)
+        assert "I don't keep what you type" in reply.text
     assert fake.unanswered_callbacks() == []
 
 
@@ -254,8 +263,8 @@ async def test_stale_button_after_restart_and_a_crash_mid_conversation(tmp_path:
         try:
             person = Person(tg, 700_000_010, said)
             await person.send("/start")
-            await person.press("Yes, let's begin", 2)
-            await person.press("Ireland", 2)
+            await person.press("Yes, let's begin", 1)
+            await person.press("Ireland", 1)
             [first] = await person.press("I stopped going")
             assert "1 of 6" in first.text
             [second] = await person.send("Not really")  # typing a label answers too; first keeps its keyboard
@@ -265,9 +274,9 @@ async def test_stale_button_after_restart_and_a_crash_mid_conversation(tmp_path:
             assert await bot.terminate() == 0
             assert time.monotonic() - started < 5
             await bot.start()
-            replies = await person.press("Yes, that fits", 2, record=first)
-            assert "earlier message" in replies[0].text
-            assert "2 of 6" in replies[1].text  # the current question, not a dead end
+            [reply] = await person.press("Yes, that fits", 1, record=first)
+            assert "earlier message" in reply.text
+            assert "2 of 6" in reply.text  # the current question, not a dead end
             await eventually(
                 lambda: "reply_markup" not in (tg.message(person.user_id, first.message_id) or {})
             )
@@ -284,6 +293,87 @@ async def test_stale_button_after_restart_and_a_crash_mid_conversation(tmp_path:
             assert export["person"]["country"] == "IE"
             texts = [r.text for r in tg.sent(person.user_id) if not r.edited]
             assert texts.count(third.text) == 1
+        finally:
+            await bot.close()
+        bot.assert_nothing_leaked(said)
+
+
+async def test_a_crisis_reply_goes_before_everything_still_waiting(tmp_path: Path) -> None:
+    """The plan and four more replies are queued for a slow chat; the crisis reply must not wait for them."""
+    said: list[str] = []
+    async with FakeTelegram() as tg:
+        bot = BotProcess(tg, tmp_path, LOG_LEVEL="INFO")
+        await bot.start()
+        try:
+            person = Person(tg, 700_000_030, said)
+            last = await to_the_last_question(person)
+            tg.send_delay = SLOW
+            mark = tg.mark()
+            tg.user_presses(person.user_id, last.message_id, person.data_for(last, "Partly"))  # the plan
+            for command in ("/plan", "/help", "/plan", "/privacy"):  # four more replies queue up behind it
+                tg.user_sends(person.user_id, command)
+            await tg.wait_for(lambda r: "Here is your plan" in r.text, person.user_id, since=mark)
+            said.append(CRISIS)
+            sent_at = time.monotonic()
+            tg.user_sends(person.user_id, CRISIS)
+            new = await tg.wait_for(lambda r: ARE_YOU_SAFE in r.text.lower(), person.user_id, since=mark)
+            crisis = new[-1]
+            delay = crisis.at - sent_at
+            print(f"telegram: crisis reply {delay:.3f} s after the message")
+            assert delay < 1.0
+            before = [r for r in new if r.seq < crisis.seq and not r.edited]
+            assert "Here is your plan" in before[0].text
+            assert len(before) <= 2  # the plan, and at most the one already on the wire
+
+            await asyncio.sleep(3 * SLOW + 2.0)  # time for anything still queued to show up
+            after = [r for r in tg.sent(person.user_id) if r.seq > crisis.seq and not r.edited]
+            assert after == []  # the stale replies were dropped, not sent late
+            sends = sends_to(tg, person.user_id)
+            assert ARE_YOU_SAFE in str(sends[-1].params["text"]).lower()  # nothing was even tried after it
+            assert all(r.status == 200 for r in sends_to(tg, person.user_id))  # no 429 on the way
+            assert re.search(r"urgent reply goes first; [2-5] waiting messages dropped", bot.log)
+            assert await bot.terminate() == 0
+        finally:
+            await bot.close()
+        bot.assert_nothing_leaked(said)
+
+
+async def test_kill_9_before_the_crisis_reply_went_out_the_next_message_brings_it(tmp_path: Path) -> None:
+    """The crisis turn is committed, its reply held on the wire, and the bot is killed: the reply is lost.
+    The next message, whatever it says, gets the crisis lines and the question again (the flow is still
+    in the crisis step)."""
+    said: list[str] = []
+    async with FakeTelegram() as tg:
+        bot = BotProcess(tg, tmp_path)
+        await bot.start()
+        try:
+            person = Person(tg, 700_000_031, said)
+            await person.send("/start")
+            await person.press("Yes, let's begin")  # consent: from here on the flow is kept
+            tg.hold(person.user_id)
+            said.append(CRISIS)
+            tg.user_sends(person.user_id, CRISIS)
+
+            def held() -> list[RequestRecord]:
+                texts = [(r, str(r.params.get("text", "")).lower()) for r in sends_to(tg, person.user_id)]
+                return [r for r, text in texts if ARE_YOU_SAFE in text]
+
+            await eventually(lambda: bool(held()))  # the turn was saved; its reply is on the wire
+            [lost] = held()
+            lines = str(lost.params["text"])
+            await bot.kill()
+            tg.release(person.user_id)
+            await eventually(lambda: lost.status is not None)
+            assert lost.status == 0  # the fake never delivered it: the client was gone
+            assert not any(ARE_YOU_SAFE in r.text.lower() for r in tg.sent(person.user_id))
+
+            await bot.start()
+            said.append("hello?")
+            [reply] = await person.send("hello?")
+            assert ARE_YOU_SAFE in reply.text.lower()
+            assert "988" in lines and "988" in reply.text  # the same line the lost reply had
+            assert "I'm safe right now" in [b["text"] for b in reply.buttons]
+            assert await bot.terminate() == 0
         finally:
             await bot.close()
         bot.assert_nothing_leaked(said)
@@ -345,7 +435,7 @@ async def test_webhook_mode_checks_the_secret_and_drops_redeliveries(tmp_path: P
             person = Person(tg, 700_000_011, said)
             [welcome] = await person.send("/start")
             assert "Shall we begin?" in welcome.text
-            await person.press("Yes, let's begin", 2)
+            await person.press("Yes, let's begin", 1)
             assert tg.unanswered_callbacks() == []
 
             forged = {
@@ -362,7 +452,7 @@ async def test_webhook_mode_checks_the_secret_and_drops_redeliveries(tmp_path: P
             said.append("a message Telegram delivers twice")
             person.mark = tg.mark()
             update = tg.user_sends(person.user_id, said[-1])
-            await person.wait(2)
+            await person.wait(1)
 
             mark = tg.mark()
             assert (await tg.post_update_raw(url, forged, secret="wrong-secret"))[0] == 403
@@ -518,7 +608,8 @@ async def test_pacing_keeps_one_chat_under_telegrams_limit(tg: FakeTelegram, rea
     started = time.monotonic()
     results = await asyncio.gather(*(sender.send(chat, Outgoing(f"Message {n}")) for n in range(6)))
     assert results == [Delivery.SENT] * 6
-    assert time.monotonic() - started >= 2.5  # a burst of three, then about one a second
+    # A burst of two (the third slot of Telegram's burst is kept for an urgent reply), then one a second.
+    assert time.monotonic() - started >= 4.0
     assert all(r.status == 200 for r in tg.calls("sendMessage"))  # the fake never had to say 429
 
 
@@ -535,6 +626,47 @@ async def test_the_overall_rate_is_a_per_process_budget() -> None:
         assert time.monotonic() - started >= 1.2
         assert all(r.status == 200 for r in slow.calls("sendMessage"))
         assert sender.tracked_chats <= 4  # one bucket per chat, but never more than the bound
+
+
+def _job(sender: TelegramSender, chat: str, text: str, *, urgent: bool = False, turn: object = None) -> Job:
+    async def run(interrupt: asyncio.Event | None) -> Delivery:
+        return await sender.send(chat, Outgoing(text, urgent=urgent), interrupt=interrupt)
+
+    return Job(run, urgent=urgent, turn=turn)
+
+
+async def test_an_urgent_message_takes_the_next_slot_and_stale_ones_are_dropped(
+    tg: FakeTelegram, real_bot: Bot
+) -> None:
+    chat = known_chat(tg, 809)
+    sender, outbox = TelegramSender(real_bot), Outbox("telegram")
+    outbox.put(chat, [_job(sender, chat, f"Part {n}") for n in range(6)])
+    nudge = asyncio.create_task(outbox.send(chat, _job(sender, chat, "A nudge")))
+    await tg.wait_for(2, 809)  # a burst of two; the rest waits for the chat's pace
+    started = time.monotonic()
+    outbox.put(chat, [_job(sender, chat, "Are you safe?", urgent=True)])
+    await tg.wait_for(lambda r: r.text == "Are you safe?", 809)
+    assert time.monotonic() - started < 0.5  # not behind the chat's backlog
+    assert await nudge is Delivery.FAILED  # dropped: the dispatcher tries it again later
+    outbox.put(chat, [_job(sender, chat, "Later")])  # ordinary again: paced, the urgent slot paid back
+    await tg.wait_for(lambda r: r.text == "Later", 809)
+    assert tg.texts(809) == ["Part 0", "Part 1", "Are you safe?", "Later"]
+    assert outbox.dropped == 5  # parts 2-5 (one of them already waiting for its slot) and the nudge
+    assert all(r.status == 200 for r in tg.calls("sendMessage"))  # Telegram never had to say 429
+    await eventually(lambda: outbox.busy_chats == 0)  # nothing left: the queue and its task are gone
+
+
+async def test_the_rest_of_a_turn_is_dropped_when_one_reply_fails(tg: FakeTelegram, real_bot: Bot) -> None:
+    chat = known_chat(tg, 810)
+    tg.block(810, notify=False)
+    sender, outbox = TelegramSender(real_bot), Outbox("telegram")
+    turn = object()
+    done = asyncio.create_task(outbox.send(chat, _job(sender, chat, "first", turn=turn)))
+    await asyncio.sleep(0)  # queued
+    outbox.put(chat, [_job(sender, chat, "second", turn=turn)])
+    assert await done is Delivery.UNREACHABLE
+    await eventually(lambda: outbox.busy_chats == 0)
+    assert len(tg.calls("sendMessage")) == 1  # the second was never tried
 
 
 async def test_a_pressed_keyboard_is_removed_once_and_quietly(tg: FakeTelegram, real_bot: Bot) -> None:

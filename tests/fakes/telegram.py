@@ -440,6 +440,7 @@ class SentMessage:
     edited: bool
     date: int
     method: str
+    at: float = field(default_factory=time.monotonic)  # when the fake accepted it (monotonic clock)
 
     @property
     def buttons(self) -> list[dict[str, Any]]:
@@ -582,6 +583,8 @@ class FakeTelegram:
     30 messages/s overall, 1/s per chat after a burst of ``chat_burst`` (3), and at most 20 in
     any 60 s per group; edits count only against the overall limit. Past a limit the call gets
     ``429 Too Many Requests: retry after N``. Pass ``clock`` to drive the buckets from a test.
+    ``send_delay`` makes every send take that long; ``hold(chat_id)`` keeps a chat's sends waiting.
+    Each ``SentMessage`` has ``at``, the monotonic time the fake accepted it.
     """
 
     def __init__(
@@ -654,6 +657,8 @@ class FakeTelegram:
 
         self._force_429: list[int] = []
         self._drop = 0
+        self.send_delay = 0.0  # seconds every sendMessage/sendDocument takes (a slow network or server)
+        self._held: dict[int, asyncio.Event] = {}
         self._global_bucket = _Bucket(global_rate, global_rate, clock)
         self._chat_buckets: dict[int, _Bucket] = {}
         self._group_windows: dict[int, _Window] = {}
@@ -754,6 +759,18 @@ class FakeTelegram:
     def drop_connections(self, count: int = 1) -> None:
         """Close the connection, without answering, on the next ``count`` requests."""
         self._drop += count
+
+    def hold(self, chat_id: int) -> None:
+        """Keep every sendMessage/sendDocument to ``chat_id`` waiting (recorded as in flight, not
+        answered, nothing delivered) until ``release``. A held call whose client went away meanwhile
+        (the bot was killed) is never delivered."""
+        self._held.setdefault(chat_id, asyncio.Event())
+
+    def release(self, chat_id: int) -> None:
+        """Let the calls held for ``chat_id`` go on."""
+        event = self._held.pop(chat_id, None)
+        if event is not None:
+            event.set()
 
     # ---- simulated people --------------------------------------------------------------
 
@@ -1252,6 +1269,16 @@ class FakeTelegram:
         record = RequestRecord(name, logged)
         self.requests.append(record)
         self._pulse()
+        if name.lower() in ("sendmessage", "senddocument"):
+            if self.send_delay > 0:
+                await asyncio.sleep(self.send_delay)
+            held = self._held.get(_int(params, "chat_id") if _is_int_like(params.get("chat_id")) else 0)
+            if held is not None:
+                await held.wait()
+            if request.transport is None or request.transport.is_closing():
+                record.status, record.description = 0, "client gone"  # never delivered
+                self._pulse()
+                return web.Response(status=599)
         try:
             buckets = self._check_flood(name.lower(), params)
             result = await handler(params, files)

@@ -3,10 +3,15 @@
 No PTB persistence, ConversationHandler or JobQueue: conversation state lives in our store, written in the
 same transaction that de-duplicates the update, so a restart, a crash or a second process loses nothing.
 We drive the `Application` by hand (initialize/start/updater) because `run_polling` wants to own the loop.
+
+A chat's lock covers only the engine turn; the replies go out from the chat's queue, so a
+crisis message is read at once even while earlier replies are still being paced out, and its reply goes
+before them (`bot.adapters.base.Outbox`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import traceback
@@ -22,7 +27,7 @@ from telegram.error import BadRequest, Conflict, TelegramError
 from telegram.ext import Application, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.adapters.base import Delivery
+from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox
 from bot.adapters.telegram.commands import register_commands
 from bot.adapters.telegram.mapping import (
     ALLOWED_UPDATES,
@@ -126,6 +131,7 @@ class TelegramAdapter:
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
         self.sender = TelegramSender(self.app.bot, overall_rate=overall_rate)
+        self.outbox = Outbox(PLATFORM, on_failure=_log_failure)
 
     # ---- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -172,19 +178,35 @@ class TelegramAdapter:
         if self.on_fatal is not None:
             self.on_fatal(reason)
 
-    async def stop(self) -> None:
-        """Stop taking updates, finish the ones already taken (retries cut short), then disconnect."""
+    async def stop(self, grace: float = STOP_GRACE) -> None:
+        """Stop taking updates, finish the ones already taken (retries cut short), give the send queues
+        up to `grace` seconds, then disconnect."""
         self.sender.stopping.set()
         updater = self.app.updater
         if updater is not None and updater.running:
             await updater.stop()
         if self.app.running:
             await self.app.stop()
+        await self.outbox.close(grace)
         await self.app.shutdown()
 
     async def send(self, chat_id: str, message: Outgoing) -> Delivery:
-        """Send outside a turn (nudges) or inside one (replies), under the same limits."""
-        return await self.sender.send(chat_id, message)
+        """Send outside a turn (nudges): through the chat's queue, so it never cuts into a turn's replies
+        and obeys the same pace; waits for the verdict. An urgent reply arriving meanwhile drops it
+        (FAILED: the dispatcher tries again later)."""
+        return await self.outbox.send(chat_id, self._message_job(chat_id, message))
+
+    def _message_job(self, chat_id: str, message: Outgoing, turn: object | None = None) -> Job:
+        async def run(interrupt: asyncio.Event | None) -> Delivery:
+            return await self.sender.send(chat_id, message, interrupt=interrupt)
+
+        return Job(run, urgent=message.urgent, turn=turn)
+
+    def _removal_job(self, chat_id: str, message_id: int) -> Job:
+        async def run(interrupt: asyncio.Event | None) -> Delivery:
+            return await self.sender.remove_keyboard(chat_id, message_id, interrupt=interrupt)
+
+        return Job(run, stale=False)
 
     # ---- updates --------------------------------------------------------------------------------
     async def _on_update(self, update: Update, _context: object) -> None:
@@ -209,13 +231,17 @@ class TelegramAdapter:
                     _log_failure(again)
 
     async def _turn(self, update: Update, event: Incoming) -> None:
+        """The engine turn under the chat's lock; sending is queued (one turn's replies stay together:
+        when one is not delivered, the rest of that turn is dropped)."""
         replies = await self.engine.handle(event)
+        chat_id = event.who.chat_id
+        jobs: list[Job] = []
         query = update.callback_query
         if event.kind is Kind.BUTTON and query is not None and query.message is not None:
-            await self.sender.remove_keyboard(event.who.chat_id, query.message.message_id)
-        for reply in replies:
-            if await self.sender.send(event.who.chat_id, reply) is not Delivery.SENT:
-                break  # the rest of a turn makes no sense without the part that failed
+            jobs.append(self._removal_job(chat_id, query.message.message_id))
+        turn = object()
+        jobs.extend(self._message_job(chat_id, reply, turn) for reply in replies)
+        self.outbox.put(chat_id, jobs)
 
     async def _in_group(self, update: Update, event: Incoming) -> None:
         """Never reflect in public: /start and /help get a link to a private chat; the rest, silence."""
@@ -223,10 +249,13 @@ class TelegramAdapter:
         if not needs_group_pointer(event) or addressed_elsewhere(update.effective_message, username):
             return
         notice = self.engine.notice("group_start", PLATFORM, event.locale, link=group_link(username))
-        await self.sender.send(event.who.chat_id, replace(notice, private=False))
+        self.outbox.put(
+            event.who.chat_id, [self._message_job(event.who.chat_id, replace(notice, private=False))]
+        )
 
     async def _notice(self, event: Incoming, template: str) -> None:
-        await self.sender.send(event.who.chat_id, self.engine.notice(template, PLATFORM, event.locale))
+        notice = self.engine.notice(template, PLATFORM, event.locale)
+        self.outbox.put(event.who.chat_id, [self._message_job(event.who.chat_id, notice)])
 
     async def _answer(self, query: CallbackQuery) -> None:
         try:

@@ -4,6 +4,10 @@ Pacing is ours, with aiolimiter, rather than PTB's `AIORateLimiter`: that one pa
 groups but not each private chat (our busiest case), and it would retry flood errors itself, hiding them
 from the `Delivery` verdict the nudge dispatcher needs. Using both would count every call twice, so we
 use one: a leaky bucket for the process and one per chat, plus our own `RetryAfter` handling.
+
+Urgent messages (crisis replies) skip the chat's bucket: ordinary messages leave one slot of Telegram's
+per-chat burst unused, so an urgent one always finds a free slot at once, and the slot it took is paid
+back before the chat's next ordinary message. Only the process-wide budget applies to it.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from telegram.constants import MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from bot.adapters.base import Delivery, split_text
+from bot.adapters.base import Delivery, Superseded, split_text
 from bot.adapters.telegram.mapping import keyboard
 from bot.domain import Outgoing
 
@@ -31,7 +35,8 @@ logger = logging.getLogger(__name__)
 
 OVERALL_RATE = 30.0  # messages a second across all chats (Telegram's published limit)
 CHAT_RATE = 1.0  # messages a second to one chat, after a short burst
-CHAT_BURST = 3  # a turn's two or three replies go out at once
+CHAT_BURST = 3  # Telegram's short burst to one chat
+URGENT_HEADROOM = 1  # slots of that burst ordinary messages leave free for an urgent one
 GROUP_PER_MINUTE = 20
 SAFETY = 1.1  # pace a little under the limits: our clock and Telegram's never agree exactly
 MAX_ATTEMPTS = 5
@@ -82,12 +87,17 @@ class TelegramSender:
         self.max_attempts = max_attempts
         self.max_chats = max_chats
         self.stopping = asyncio.Event()
-        self._chats: OrderedDict[str, list[AsyncLimiter]] = OrderedDict()
+        self._chats: OrderedDict[str, _ChatPace] = OrderedDict()
 
-    async def send(self, chat_id: str, message: Outgoing) -> Delivery:
+    async def send(
+        self, chat_id: str, message: Outgoing, *, interrupt: asyncio.Event | None = None
+    ) -> Delivery:
         """Send one message (in parts if long); the first part that is not SENT decides the verdict.
 
         A message meant for one person (`private`) is never posted to a group or channel (negative ids).
+        An urgent message skips the chat's pace (see the module notes). When `interrupt` is set while
+        this message waits for a slot or a retry, it raises `Superseded` before the next call goes out
+        (parts already sent stay sent).
         """
         if message.private and chat_id.startswith("-"):
             logger.error("telegram: refused to post a private message to a group or channel")
@@ -103,7 +113,9 @@ class TelegramSender:
                     target, part, parse_mode=ParseMode.HTML, reply_markup=markup if last else None
                 )
 
-            result = await self.attempt(chat_id, call, what="sendMessage")
+            result = await self.attempt(
+                chat_id, call, what="sendMessage", urgent=message.urgent, interrupt=interrupt
+            )
             if result is not Delivery.SENT:
                 return result
         if message.attachment is not None:
@@ -112,10 +124,14 @@ class TelegramSender:
             async def upload() -> None:
                 await self.bot.send_document(target, attachment.content, filename=attachment.filename)
 
-            return await self.attempt(chat_id, upload, what="sendDocument")
+            return await self.attempt(
+                chat_id, upload, what="sendDocument", urgent=message.urgent, interrupt=interrupt
+            )
         return Delivery.SENT
 
-    async def remove_keyboard(self, chat_id: str, message_id: int) -> None:
+    async def remove_keyboard(
+        self, chat_id: str, message_id: int, *, interrupt: asyncio.Event | None = None
+    ) -> Delivery:
         """Take the buttons off a message, so a pressed keyboard can't be pressed twice."""
 
         async def call() -> None:
@@ -126,7 +142,9 @@ class TelegramSender:
                 if NOT_MODIFIED not in text and not any(n in text for n in NOT_FOUND):
                     raise  # already bare or gone is fine; anything else is worth a log line
 
-        await self.attempt(chat_id, call, what="editMessageReplyMarkup", per_chat=False)
+        return await self.attempt(
+            chat_id, call, what="editMessageReplyMarkup", per_chat=False, interrupt=interrupt
+        )
 
     async def attempt(
         self,
@@ -135,11 +153,16 @@ class TelegramSender:
         *,
         what: str,
         per_chat: bool = True,
+        urgent: bool = False,
+        interrupt: asyncio.Event | None = None,
     ) -> Delivery:
         """Run one API call under the limits; retry flood control and network trouble, a bounded number
-        of times. Only this call is repeated, never the turn that produced it."""
+        of times. Only this call is repeated, never the turn that produced it. `Superseded` when
+        `interrupt` is set before the call goes out."""
         for attempt in range(1, self.max_attempts + 1):
-            await self._pace(chat_id, per_chat)
+            await _unless(interrupt, self._pace(chat_id, per_chat, urgent))
+            if interrupt is not None and interrupt.is_set():
+                raise Superseded
             try:
                 await call()
                 return Delivery.SENT
@@ -166,28 +189,41 @@ class TelegramSender:
                 return Delivery.FAILED
             if attempt == self.max_attempts or self.stopping.is_set():
                 break
-            await self._pause(delay)
+            await _unless(interrupt, self._pause(delay))
         logger.warning("telegram %s: gave up after %d attempts", what, attempt)
         return Delivery.FAILED
 
-    async def _pace(self, chat_id: str, per_chat: bool) -> None:
+    async def _pace(self, chat_id: str, per_chat: bool, urgent: bool = False) -> None:
+        """Wait for this call's slots: the chat's (unless urgent; the slot is owed instead), then the
+        process's."""
         if per_chat:
-            for limiter in self._limiters(chat_id):
-                await limiter.acquire()
+            pace = self._pace_for(chat_id)
+            if urgent:
+                pace.owed += 1
+            else:
+                while pace.owed:  # slots urgent messages took: paid back before this one goes
+                    for limiter in pace.limiters:
+                        await limiter.acquire()
+                    pace.owed -= 1
+                for limiter in pace.limiters:
+                    await limiter.acquire()
         await self.overall.acquire()
 
     def _limiters(self, chat_id: str) -> list[AsyncLimiter]:
         """This chat's buckets (groups also get Telegram's 20 a minute), kept in a bounded LRU."""
-        limiters = self._chats.get(chat_id)
-        if limiters is None:
-            period = self.chat_burst / self.chat_rate * SAFETY
-            limiters = [AsyncLimiter(self.chat_burst, period)]
+        return self._pace_for(chat_id).limiters
+
+    def _pace_for(self, chat_id: str) -> _ChatPace:
+        pace = self._chats.get(chat_id)
+        if pace is None:
+            ordinary = max(1, self.chat_burst - URGENT_HEADROOM)
+            limiters = [AsyncLimiter(ordinary, ordinary / self.chat_rate * SAFETY)]
             if chat_id.startswith("-"):
-                limiters.append(AsyncLimiter(GROUP_PER_MINUTE, 60 * SAFETY))
-            self._chats[chat_id] = limiters
+                limiters.append(AsyncLimiter(GROUP_PER_MINUTE - URGENT_HEADROOM, 60 * SAFETY))
+            pace = self._chats[chat_id] = _ChatPace(limiters)
         self._chats.move_to_end(chat_id)
         self._trim()
-        return limiters
+        return pace
 
     def _trim(self) -> None:
         """Forget chats past the bound, never the newest: drained buckets first (forgetting those loses
@@ -195,7 +231,7 @@ class TelegramSender:
         if len(self._chats) <= self.max_chats:
             return
         older = list(self._chats.items())[:-1]
-        for key in [k for k, ls in older if all(lim.has_capacity(lim.max_rate) for lim in ls)]:
+        for key in [k for k, p in older if p.drained]:
             if len(self._chats) <= self.max_chats:
                 return
             del self._chats[key]
@@ -211,6 +247,46 @@ class TelegramSender:
         """Wait before a retry, but wake at once when the bot is stopping (the retry then gives up)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.stopping.wait(), delay)
+
+
+class _ChatPace:
+    """One chat's buckets, and the slots urgent messages took from them without waiting."""
+
+    __slots__ = ("limiters", "owed")
+
+    def __init__(self, limiters: list[AsyncLimiter]) -> None:
+        self.limiters = limiters
+        self.owed = 0
+
+    @property
+    def drained(self) -> bool:
+        """Nothing in the buckets and nothing owed: forgetting this chat loses nothing."""
+        return not self.owed and all(lim.has_capacity(lim.max_rate) for lim in self.limiters)
+
+
+async def _unless(interrupt: asyncio.Event | None, waiting: Awaitable[None]) -> None:
+    """Await `waiting`, but raise `Superseded` (and stop waiting) as soon as `interrupt` is set."""
+    if interrupt is None:
+        await waiting
+        return
+    if interrupt.is_set():
+        if asyncio.iscoroutine(waiting):
+            waiting.close()
+        raise Superseded
+    task = asyncio.ensure_future(waiting)
+    stop = asyncio.ensure_future(interrupt.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    if not task.cancelled():
+        task.result()
+    if interrupt.is_set():
+        raise Superseded
 
 
 def _reason(error: TelegramError) -> str:
