@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +35,8 @@ from tests.adapters.discord_helpers import (
 from tests.fakes.discord import FakeDiscord
 
 REPO = Path(__file__).resolve().parents[2]
+CRISIS = "I want to kill myself"
+SLOW = 0.3  # seconds each new bot message takes on the slow fake
 
 
 @pytest.fixture
@@ -141,6 +144,50 @@ async def test_a_crisis_message_in_dms_gets_resources(bot: Bot) -> None:
     reply = await bot.dm_reply(ALICE, "Are you safe right now?")
     assert "Samaritans" in reply["content"] and "116 123" in reply["content"]  # the engine's default: GB
     assert custom_id_of(reply, "I'm safe right now").startswith("kg:")
+    bot.assert_well_behaved()
+
+
+async def test_a_crisis_reply_goes_before_everything_still_waiting(bot: Bot) -> None:
+    """The plan and four more replies are queued for a slow DM; the crisis reply must not wait for them."""
+    fake = bot.fake
+    await fake.dm(ALICE, "/start")
+    question = await bot.dm_reply(ALICE, "Shall we begin?")
+    for answer in ["Yes, let's begin", "Ireland", "I stopped going", *["Not really"] * 5]:
+        question = await bot.click_for_next_question(ALICE, question, answer)
+    fake.message_delay = SLOW
+    seen = len(fake.dm_messages(ALICE))
+    dm = fake.dm_channel_id(ALICE)
+
+    def posts() -> list[str]:
+        """Every new message the bot asked for in the DM: channel messages and (button) follow-ups."""
+        paths = (f"/api/v10/channels/{dm}/messages", "/api/v10/webhooks/")
+        return [
+            str((r.json or {}).get("content", ""))
+            for r in fake.requests
+            if r.method == "POST" and r.path.startswith(paths)
+        ]
+
+    before_plan = len(posts())
+    await bot.click(ALICE, question, "Partly")
+    await fake.wait_for(lambda: any("Here is your plan" in text for text in posts()[before_plan:]))
+    for command in ("/plan", "/help", "/plan", "/privacy"):  # four more replies queue up behind the plan
+        await fake.dm(ALICE, command)
+    await bot.dm_reply(ALICE, "Here is your plan", after=seen)
+    sent_at = time.monotonic()
+    await fake.dm(ALICE, CRISIS)
+    crisis = await bot.dm_reply(ALICE, "Are you safe right now", after=seen)
+    delay = fake.sent_at(crisis) - sent_at
+    print(f"discord: crisis reply {delay:.3f} s after the message")
+    assert delay < 1.0
+    new = fake.dm_messages(ALICE)[seen:]
+    before = new[: new.index(crisis)]
+    assert "Here is your plan" in before[0]["content"]
+    assert len(before) <= 2  # the plan, and at most the one already on the wire
+
+    await asyncio.sleep(3 * SLOW + 1.5)  # time for anything still queued to show up
+    assert fake.dm_messages(ALICE)[-1] == crisis  # the stale replies were dropped, not sent late
+    assert "Are you safe right now" in posts()[-1]  # nothing queued was even tried after it
+    assert bot.adapter.outbox.dropped >= 2
     bot.assert_well_behaved()
 
 

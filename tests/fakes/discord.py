@@ -5,6 +5,9 @@ enforces Discord's limits (2,000-character content, 5x5 components, 100-characte
 the 3-second interaction window, closed DMs, rate limits), so a bot that Discord would reject
 fails the tests first.
 
+``message_delay`` makes every new bot message (channel messages and interaction follow-ups) take
+that long to be accepted; ``sent_at(message)`` is the monotonic time the fake accepted one.
+
 Point discord.py at it with :func:`point_discord_py_at` (sets ``discord.http.Route.BASE`` and
 ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``).
 """
@@ -316,6 +319,7 @@ class FakeDiscord:
         self._runner: web.AppRunner | None = None
         self._port = 0
         self._ready_event: asyncio.Event | None = None
+        self.message_delay = 0.0  # seconds each new bot message takes (a slow network or server)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -602,6 +606,11 @@ class FakeDiscord:
     def message(self, message_id: int) -> dict[str, Any]:
         """A stored message by id."""
         return self._messages[message_id]
+
+    def sent_at(self, message: dict[str, Any] | int) -> float:
+        """When the fake accepted a message (``time.monotonic()``)."""
+        mid = int(message["id"]) if isinstance(message, dict) else message
+        return float(self._message_meta[mid]["at"])
 
     def allowed_mentions(self, message: dict[str, Any] | int) -> dict[str, Any] | None:
         """The ``allowed_mentions`` the bot sent with a message (None if it sent none)."""
@@ -913,6 +922,8 @@ class FakeDiscord:
     # ------------------------------------------------------------------ REST: messages
 
     async def _create_message(self, request: web.Request) -> web.Response:
+        if self.message_delay > 0:
+            await asyncio.sleep(self.message_delay)
         ch = self._channel_or_404(request.match_info["cid"])
         cid = int(ch["id"])
         body = request[_BODY] or {}
@@ -1016,6 +1027,7 @@ class FakeDiscord:
             "ephemeral": bool(flags & FLAG_EPHEMERAL),
             "deleted": False,
             "interaction_id": interaction.id if interaction else None,
+            "at": time.monotonic(),
         }
         return msg
 
@@ -1171,6 +1183,8 @@ class FakeDiscord:
         return rec
 
     async def _followup(self, request: web.Request) -> web.Response:
+        if self.message_delay > 0:
+            await asyncio.sleep(self.message_delay)
         rec = self._interaction_for_webhook(request)
         body = request[_BODY] or {}
         _validate_message(body, require_content=True, interaction=True)

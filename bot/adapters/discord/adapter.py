@@ -9,6 +9,11 @@ Where replies go:
 
 A person is addressed as `user:<id>` (their DMs), a community channel as `channel:<id>`: `send` turns a
 person's address into a DM, never into a post in a server channel.
+
+Order: one person's turns run one at a time (a per-person lock around the engine turn only); what a turn says
+goes into that person's send queue (`bot.adapters.base.Outbox`), one message part per job. A crisis reply
+goes to the front of the queue and the parts still waiting are dropped, so it never waits behind the rest
+of a plan.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import io
 import logging
 import random
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -27,7 +32,7 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
-from bot.adapters.base import Delivery, parse_command
+from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, parse_command
 from bot.adapters.discord.client import ApiEndpoints, KeepGoingClient
 from bot.adapters.discord.layout import LABEL_LIMIT, Part, Rows, custom_id, parts
 from bot.config import Settings
@@ -104,8 +109,9 @@ def _message_kwargs(part: Part) -> dict[str, Any]:
     return kwargs
 
 
-def _parts(replies: Sequence[Outgoing]) -> list[Part]:
-    return [part for reply in replies for part in parts(reply)]
+def _parts(replies: Sequence[Outgoing]) -> list[tuple[Part, bool]]:
+    """Every part of a turn's replies, each with its reply's urgency."""
+    return [(part, reply.urgent) for reply in replies for part in parts(reply)]
 
 
 class _Target(Protocol):
@@ -133,9 +139,40 @@ class _Followup:
         await self.interaction.followup.send(**_message_kwargs(part), ephemeral=self.ephemeral, wait=True)
 
 
-async def _deliver(target: _Target, message_parts: Sequence[Part]) -> None:
-    for part in message_parts:
-        await target.send(part)
+class _Private:
+    """A turn started in a server goes to the person's DMs, or, if those are closed, to ephemeral follow-ups
+    (after a note saying so). `finish` then tells them in the server where to look."""
+
+    def __init__(self, interaction: discord.Interaction, closed: Part, opened: Callable[[str], Part]) -> None:
+        self.interaction = interaction
+        self.here = _Followup(interaction, ephemeral=True)
+        self.closed_note = closed
+        self.opened_note = opened
+        self.dm: discord.DMChannel | None = None
+        self.closed = False
+
+    async def send(self, part: Part) -> None:
+        if not self.closed:
+            try:
+                if self.dm is None:
+                    self.dm = await self.interaction.user.create_dm()
+                await _Channel(self.dm).send(part)
+                return
+            except discord.Forbidden as error:
+                logger.info("discord: DMs closed (code %s); answering ephemerally", error.code)
+                self.closed = True
+                await self.here.send(self.closed_note)
+        await self.here.send(part)
+
+    async def finish(self) -> None:
+        """The first follow-up replaces the deferred "thinking" note, so one always comes."""
+        if self.closed:
+            return
+        if self.dm is not None:
+            await self.here.send(self.opened_note(self.dm.jump_url))
+        else:  # nothing was sent (all of it dropped for a crisis reply)
+            with contextlib.suppress(discord.HTTPException):
+                await self.interaction.delete_original_response()
 
 
 async def _defer(interaction: discord.Interaction, *, ephemeral: bool) -> bool:
@@ -210,6 +247,9 @@ class DiscordAdapter:
         self._gateway: asyncio.Task[None] | None = None
         self._last_encouragement: OrderedDict[int, str] = OrderedDict()
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self.outbox = Outbox(PLATFORM)
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._lock_users: dict[str, int] = {}
 
     # ---- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -246,10 +286,12 @@ class DiscordAdapter:
             logger.error("discord: the gateway connection stopped: %s", type(task.exception()).__name__)
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Let turns in progress finish and answer (up to `grace` seconds), then disconnect."""
+        """Let turns in progress finish (up to `grace` seconds) and their replies go out (up to
+        `STOP_GRACE` more), then disconnect."""
         busy = {t for t in self._in_flight if t is not asyncio.current_task()}
         if busy:
             await asyncio.wait(busy, timeout=grace)
+        await self.outbox.close(min(grace, STOP_GRACE))
         await self.client.close()
         if self._gateway is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -269,10 +311,69 @@ class DiscordAdapter:
             if task is not None:
                 self._in_flight.discard(task)
 
+    @contextlib.asynccontextmanager
+    async def _person(self, user_id: int) -> AsyncIterator[None]:
+        """One person's turns one at a time, first come first served; the table holds only busy people."""
+        key = str(user_id)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        self._lock_users[key] = self._lock_users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._lock_users[key] -= 1
+            if not self._lock_users[key]:
+                del self._lock_users[key], self._locks[key]
+
     # ---- the engine -----------------------------------------------------------------------------
     @staticmethod
     def _who(user: discord.abc.User) -> Who:
         return Who(PLATFORM, str(user.id), person_chat(user.id))
+
+    def _queue(
+        self,
+        user_id: int,
+        target: _Target,
+        message_parts: Sequence[tuple[Part, bool]],
+        locale: str,
+        *,
+        keep_first: bool = False,
+        then: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Queue a turn's parts for one person. A part that fails drops the rest of the turn (and gets an
+        apology unless the person can't be reached). `keep_first`: the first part replaces a deferred
+        "thinking" note, so a crisis reply puts it behind itself instead of dropping it; `then` runs after
+        the parts (it is never dropped either)."""
+        turn = object()
+        jobs = []
+        for index, (part, urgent) in enumerate(message_parts):
+
+            async def run(_interrupt: asyncio.Event | None, part: Part = part) -> Delivery:
+                try:
+                    await target.send(part)
+                except discord.Forbidden as error:
+                    logger.info("discord: could not answer (code %s)", error.code)
+                    return Delivery.UNREACHABLE
+                except Exception:
+                    logger.exception("discord: a reply could not be sent")
+                    await self._apologise(target, locale)
+                    return Delivery.FAILED
+                return Delivery.SENT
+
+            jobs.append(Job(run, urgent=urgent, stale=not (keep_first and index == 0), turn=turn))
+        if then is not None:
+            after = then
+
+            async def finish(_interrupt: asyncio.Event | None) -> Delivery:
+                try:
+                    await after()
+                except Exception:
+                    logger.exception("discord: a closing note could not be sent")
+                    return Delivery.FAILED
+                return Delivery.SENT
+
+            jobs.append(Job(finish, stale=False))
+        self.outbox.put(str(user_id), jobs)
 
     async def _stored_locale(self, who: Who) -> str:
         """A DM carries no locale: use the one the person's last slash command or click had."""
@@ -308,38 +409,24 @@ class DiscordAdapter:
             update_key=f"i:{interaction.id}",
         )
         try:
-            message_parts = _parts(await self.engine.handle(event))
+            async with self._person(interaction.user.id):
+                message_parts = _parts(await self.engine.handle(event))
             if not message_parts:  # a redelivered interaction: nothing new to say
                 with contextlib.suppress(discord.HTTPException):
                     await interaction.delete_original_response()
             elif in_dm:
-                await _deliver(_Followup(interaction, ephemeral=False), message_parts)
+                target = _Followup(interaction, ephemeral=False)
+                self._queue(interaction.user.id, target, message_parts, locale, keep_first=True)
             else:
-                await self._deliver_privately(interaction, message_parts, locale)
+                private = _Private(
+                    interaction,
+                    self._notice("discord_dms_closed", locale),
+                    lambda link: self._notice("discord_dm_opened", locale, link=link),
+                )
+                self._queue(interaction.user.id, private, message_parts, locale, then=private.finish)
         except Exception:
             logger.exception("discord: /%s failed", command)
             await self._apologise(_Followup(interaction, ephemeral=True), locale)
-
-    async def _deliver_privately(
-        self, interaction: discord.Interaction, message_parts: Sequence[Part], locale: str
-    ) -> None:
-        """From a server: to the person's DMs, or, if those are closed, as ephemeral follow-ups."""
-        sent = 0
-        try:
-            dm = await interaction.user.create_dm()
-            for part in message_parts:
-                await _Channel(dm).send(part)
-                sent += 1
-        except discord.Forbidden as error:
-            logger.info("discord: DMs closed (code %s); answering ephemerally", error.code)
-        else:
-            await _Followup(interaction, ephemeral=True).send(
-                self._notice("discord_dm_opened", locale, link=dm.jump_url)
-            )
-            return
-        here = _Followup(interaction, ephemeral=True)
-        await here.send(self._notice("discord_dms_closed", locale))
-        await _deliver(here, message_parts[sent:])
 
     async def on_button(self, interaction: discord.Interaction, payload: str) -> None:
         with self._turn():
@@ -359,7 +446,9 @@ class DiscordAdapter:
             update_key=f"i:{interaction.id}",
         )
         try:
-            await _deliver(target, _parts(await self.engine.handle(event)))
+            async with self._person(interaction.user.id):
+                replies = await self.engine.handle(event)
+            self._queue(interaction.user.id, target, _parts(replies), locale)
         except Exception:
             logger.exception("discord: a button click failed")
             await self._apologise(target, locale)
@@ -374,6 +463,11 @@ class DiscordAdapter:
             return
         if message.type not in (discord.MessageType.default, discord.MessageType.reply):
             return
+        async with self._person(message.author.id):  # taken before any await: turns keep their order
+            await self._direct_turn(message)
+
+    async def _direct_turn(self, message: discord.Message) -> None:
+        """The engine turn for one DM; its replies are queued (the caller holds the person's lock)."""
         who = self._who(message.author)
         locale = await self._stored_locale(who)
         key = f"m:{message.id}"
@@ -388,12 +482,19 @@ class DiscordAdapter:
             event = Incoming(who, Kind.UNSUPPORTED, locale=locale, update_key=key)
         target = _Channel(message.channel)
         try:
-            await _deliver(target, _parts(await self.engine.handle(event)))
-        except discord.Forbidden as error:
-            logger.info("discord: could not answer a DM (code %s)", error.code)
+            replies = await self.engine.handle(event)
         except Exception:
             logger.exception("discord: a DM failed")
+            self.outbox.put(str(message.author.id), [self._apology_job(target, locale)])
+            return
+        self._queue(message.author.id, target, _parts(replies), locale)
+
+    def _apology_job(self, target: _Target, locale: str) -> Job:
+        async def run(_interrupt: asyncio.Event | None) -> Delivery:
             await self._apologise(target, locale)
+            return Delivery.SENT
+
+        return Job(run)
 
     # ---- community and resources ----------------------------------------------------------------
     def _encouragement(self, channel_id: int) -> str:
@@ -472,6 +573,17 @@ class DiscordAdapter:
         if not raw.isdigit() or kind not in ("", USER_PREFIX[:-1], CHANNEL_PREFIX[:-1]):
             logger.error("discord: cannot send to a malformed address")
             return Delivery.UNREACHABLE
+        if kind == CHANNEL_PREFIX[:-1]:
+            return await self._send_now(kind, raw, message)
+
+        async def run(_interrupt: asyncio.Event | None) -> Delivery:
+            return await self._send_now(kind, raw, message)
+
+        # A person's nudge waits its turn in their queue: never in the middle of a turn's replies, and
+        # dropped (FAILED, tried again later) if a crisis reply comes first.
+        return await self.outbox.send(raw, Job(run, urgent=message.urgent))
+
+    async def _send_now(self, kind: str, raw: str, message: Outgoing) -> Delivery:
         sent = 0
         try:
             target: discord.abc.Messageable
