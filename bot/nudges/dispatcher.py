@@ -10,6 +10,9 @@ platform's OK and our commit; with `concurrency` sends in flight per dispatcher,
 - UNREACHABLE (blocked, chat gone): the schedule is switched off (next_due_at NULL), never retried.
 - FAILED (rate limit, network): the same slot is retried with a growing backoff until the grace window
   closes, then recorded as failed and the schedule moves on.
+- A check-in after a crisis reply (target_kind FOLLOWUP) is the same row with one slot: once sent it is
+  switched off (next_due_at NULL), so it goes out once; a missed, quiet or failed slot moves to the same
+  local time the next day.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bot.adapters.base import Delivery, Sender
 from bot.domain import Outgoing, Schedule, TargetKind
 from bot.engine import Engine
 from bot.engine.nudging import fewer_buttons, nudge_buttons
+from bot.engine.safety_plan import followup_buttons
 from bot.engine.say import Say
 from bot.nudges.content import NudgeContent, choose, remember
 from bot.nudges.timing import local_now, next_for, quiet_now
@@ -34,6 +38,8 @@ from bot.store import Store
 from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
 logger = logging.getLogger(__name__)
+
+FOLLOWUP_TEMPLATE = "followup/message"  # the check-in after a crisis reply
 
 # Sends per second per platform: under Telegram's ~30/s for bots and Discord's 50 requests/s.
 DEFAULT_RATES: Mapping[str, float] = {"telegram": 25.0, "discord": 40.0}
@@ -164,6 +170,10 @@ class Dispatcher:
     def prepare(self, due: DueNudge) -> tuple[NudgeContent, Outgoing]:
         """Choose the nudge and render it for its platform."""
         s = due.schedule
+        if s.target_kind is TargetKind.FOLLOWUP:
+            content = NudgeContent(FOLLOWUP_TEMPLATE)
+            say = Say(content.template, buttons=followup_buttons())
+            return content, self.engine.render([say], s.platform, s.locale)[0]
         content = choose(s, due.answers)
         if s.target_kind is TargetKind.CHANNEL:
             buttons: tuple = ()
@@ -191,13 +201,14 @@ class Dispatcher:
             delivery = await self._send(s, message)
             now = self.now()
             if delivery is Delivery.SENT:
+                once = s.target_kind is TargetKind.FOLLOWUP  # a check-in goes out once, then is off
                 await self._record(
                     due,
                     NudgeOutcome.SENT,
                     report,
-                    next_due=next_for(s, max(now, slot)),
+                    next_due=None if once else next_for(s, max(now, slot)),
                     template=content.template,
-                    recent=remember(s.recent_templates, content.template),
+                    recent=None if once else remember(s.recent_templates, content.template),
                 )
             elif delivery is Delivery.UNREACHABLE:
                 await self._record(due, NudgeOutcome.UNREACHABLE, report, next_due=None)
@@ -304,9 +315,13 @@ def _plan(due: DueNudge, now: datetime, end: datetime, grace: timedelta) -> Iter
         if quiet_now(s, at):
             slot = next_for(s, at)
             continue
-        content = choose(s, due.answers)
+        once = s.target_kind is TargetKind.FOLLOWUP
+        template = FOLLOWUP_TEMPLATE if once else choose(s, due.answers).template
         local = local_now(at, s.timezone).strftime("%Y-%m-%d %H:%M %Z")
-        yield Planned(at, s.platform, mask(s.target_id), local, content.template)
+        yield Planned(at, s.platform, mask(s.target_id), local, template)
+        if once:
+            return
+        content = NudgeContent(template)
         s = replace(
             s,
             sent_count=s.sent_count + 1,
