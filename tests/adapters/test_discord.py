@@ -381,6 +381,51 @@ async def test_the_real_process_syncs_runs_and_survives_a_restart(tmp_path: Path
         assert fake.messages(guild.channel_id) == []
 
 
+async def test_kill_9_before_the_crisis_reply_went_out_the_next_message_brings_it(tmp_path: Path) -> None:
+    """The crisis turn is committed, its reply held on the wire, and the process is killed: the reply is
+    lost. The next DM, whatever it says, gets the crisis lines and the question again."""
+    db = tmp_path / "kg.db"
+    async with new_fake() as fake:
+        add_guild(fake)
+        dm = fake.dm_channel_id(ALICE)
+        process = await _keepgoing(fake, db, "run")
+        try:
+            await fake.wait_for(lambda: fake.connected, timeout=30)
+            await fake.dm(ALICE, "/start")
+            welcome = await fake.wait_for(
+                lambda: next((m for m in fake.dm_messages(ALICE) if m["components"]), None), timeout=15
+            )
+            await fake.click(ALICE, welcome, custom_id_of(welcome, "Yes, let's begin"))  # consent: kept
+            await fake.wait_for(lambda: any("which country" in m["content"] for m in fake.dm_messages(ALICE)))
+            fake.hold(dm)
+            await fake.dm(ALICE, CRISIS)
+
+            def held() -> list[str]:
+                path = f"/api/v10/channels/{dm}/messages"
+                texts = [str((r.json or {}).get("content", "")) for r in fake.requests if r.path == path]
+                return [text for text in texts if "Are you safe right now" in text]
+
+            [lost] = await fake.wait_for(held, timeout=15)  # the turn was saved; its reply is on the wire
+            process.kill()
+            await process.communicate()
+            fake.release(dm)
+            await asyncio.sleep(0.2)
+            assert not any("Are you safe right now" in m["content"] for m in fake.dm_messages(ALICE))
+
+            process = await _keepgoing(fake, db, "run")
+            await fake.wait_for(lambda: len(fake.identify_payloads) >= 2 and fake.connected, timeout=30)
+            seen = len(fake.dm_messages(ALICE))
+            await fake.dm(ALICE, "hello?")
+            reply = await fake.wait_for(lambda: fake.dm_messages(ALICE)[seen:], timeout=15)
+            assert "are you safe right now" in reply[0]["content"].lower()
+            lines = lost.split("\n\n")[1]  # the first paragraph of the crisis lines
+            assert lines in reply[0]["content"]  # the same lines the lost reply had
+        finally:
+            if process.returncode is None:
+                log = await _stop(process)
+                assert "hello?" not in log and CRISIS not in log
+
+
 # ---- pure parts: layout and settings --------------------------------------------------------------------
 def _buttons(count: int, prefix: str = "p") -> tuple[Button, ...]:
     return tuple(Button(f"{prefix}{i}", f"1|s|{prefix}{i}") for i in range(count))

@@ -6,7 +6,8 @@ the 3-second interaction window, closed DMs, rate limits), so a bot that Discord
 fails the tests first.
 
 ``message_delay`` makes every new bot message (channel messages and interaction follow-ups) take
-that long to be accepted; ``sent_at(message)`` is the monotonic time the fake accepted one.
+that long to be accepted; ``sent_at(message)`` is the monotonic time the fake accepted one;
+``hold(channel_id)`` keeps the bot's new messages in a channel waiting until ``release``.
 
 Point discord.py at it with :func:`point_discord_py_at` (sets ``discord.http.Route.BASE`` and
 ``discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY``).
@@ -320,6 +321,7 @@ class FakeDiscord:
         self._port = 0
         self._ready_event: asyncio.Event | None = None
         self.message_delay = 0.0  # seconds each new bot message takes (a slow network or server)
+        self._held: dict[int, asyncio.Event] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -606,6 +608,17 @@ class FakeDiscord:
     def message(self, message_id: int) -> dict[str, Any]:
         """A stored message by id."""
         return self._messages[message_id]
+
+    def hold(self, channel_id: int) -> None:
+        """Keep every new bot message in ``channel_id`` waiting (recorded, not answered, not stored) until
+        ``release``. One whose client went away meanwhile (the bot was killed) is never stored."""
+        self._held.setdefault(channel_id, asyncio.Event())
+
+    def release(self, channel_id: int) -> None:
+        """Let the messages held for ``channel_id`` go on."""
+        event = self._held.pop(channel_id, None)
+        if event is not None:
+            event.set()
 
     def sent_at(self, message: dict[str, Any] | int) -> float:
         """When the fake accepted a message (``time.monotonic()``)."""
@@ -924,6 +937,11 @@ class FakeDiscord:
     async def _create_message(self, request: web.Request) -> web.Response:
         if self.message_delay > 0:
             await asyncio.sleep(self.message_delay)
+        held = self._held.get(_snowflake(request.match_info["cid"]))
+        if held is not None:
+            await held.wait()
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=599)  # the client is gone: never stored
         ch = self._channel_or_404(request.match_info["cid"])
         cid = int(ch["id"])
         body = request[_BODY] or {}
