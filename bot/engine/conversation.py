@@ -555,6 +555,10 @@ class _Turn:
         if stoppable and not sp.is_step(self.flow.step) and self._words.is_stop(text):
             self._care(lambda care: care.stop_all())
             return
+        if self.person is not None and sp.is_step(self.flow.step) and self._words.is_stop(text):
+            step_ = self.flow.step  # "stop" typed in the plan pauses the plan (it is not kept as an answer)
+            self._care(lambda care: care.answer(step_, "stop"))
+            return
         choice = self._match_choice(text)
         if choice is not None:
             self.event = replace(self.event, kind=Kind.BUTTON, payload=choice.payload)

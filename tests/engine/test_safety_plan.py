@@ -155,6 +155,17 @@ async def test_stop_keeps_what_was_written(engine: Engine) -> None:
     assert (await _plan(engine, chat)).steps == {"warning": WARNING}  # type: ignore[union-attr]
 
 
+async def test_stop_typed_in_the_plan_pauses_it_and_is_not_kept(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "done")
+    await chat.send("/safetyplan")
+    await chat.press("Yes, let's make it")
+    await chat.send("stop")
+    assert "kept as far as you got" in chat.text
+    plan = await _plan(engine, chat)
+    assert plan is not None and plan.steps == {}  # type: ignore[attr-defined]
+
+
 async def test_delete_just_the_plan(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(chat)
