@@ -656,6 +656,22 @@ async def test_an_urgent_message_takes_the_next_slot_and_stale_ones_are_dropped(
     await eventually(lambda: outbox.busy_chats == 0)  # nothing left: the queue and its task are gone
 
 
+async def test_stopping_drains_the_queues_for_a_bounded_time_then_drops_the_rest(
+    tg: FakeTelegram, real_bot: Bot
+) -> None:
+    chat = known_chat(tg, 811)
+    sender, outbox = TelegramSender(real_bot), Outbox("telegram")
+    outbox.put(chat, [_job(sender, chat, f"Part {n}") for n in range(10)])  # about ten seconds' worth
+    await tg.wait_for(2, 811)
+    started = time.monotonic()
+    await outbox.close(grace=0.5)
+    assert time.monotonic() - started < 1.0
+    assert outbox.busy_chats == 0
+    sent = len(tg.texts(811))
+    await asyncio.sleep(1.5)
+    assert len(tg.texts(811)) == sent < 10  # the rest was dropped, not sent after the stop
+
+
 async def test_the_rest_of_a_turn_is_dropped_when_one_reply_fails(tg: FakeTelegram, real_bot: Bot) -> None:
     chat = known_chat(tg, 810)
     tg.block(810, notify=False)
