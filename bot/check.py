@@ -116,7 +116,7 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
                 "number": 6,
                 "total": 6,
                 "country": "NZ" if flag else "",
-                "category": "suicidal_ideation",
+                "category": "active_ideation",
                 "started": flag,
                 "resumable": flag,
                 "has_plan": flag,

@@ -33,12 +33,27 @@ def _parser() -> argparse.ArgumentParser:
     nudges.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default: 24)")
     sync = sub.add_parser("discord-sync", help="upload the Discord slash commands (after they change)")
     sync.add_argument("--guild", type=int, help="to this server only (shows at once; for testing)")
+    safety = sub.add_parser("safety", help="curate the crisis detector (prints to this terminal only)")
+    safety_sub = safety.add_subparsers(dest="safety_command", required=True)
+    explain = safety_sub.add_parser("explain", help="show how one message is read and what it gets")
+    explain.add_argument("text", help="the message, in quotes")
+    explain.add_argument("--previous", default="", help="the message before it (split phrases)")
+    explain.add_argument("--no-classifier", action="store_true", help="patterns only")
+    evaluate = safety_sub.add_parser("eval", help="recall and false alarms over a table of phrases")
+    evaluate.add_argument("table", type=Path, help="label<TAB>text or label/category/locale/text TSV")
+    evaluate.add_argument("--no-classifier", action="store_true", help="measure the patterns alone")
+    evaluate.add_argument("--no-patterns", action="store_true", help="measure the classifier alone")
+    evaluate.add_argument("--quiet", action="store_true", help="figures only, not the rows that went wrong")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `keepgoing` command; problems an operator can fix are one line on stderr and exit 2."""
     args = _parser().parse_args(argv)
+    if args.command == "safety":  # needs no configuration, stores and logs nothing
+        from bot.safety.evaluate import run_safety
+
+        return run_safety(args)
     try:
         settings = Settings.from_env()
         console = args.command == "chat" or (args.command == "run" and not _has_platform(settings))

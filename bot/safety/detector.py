@@ -1,10 +1,15 @@
-"""Crisis detection: normalise a message, blank out idioms, then match phrase patterns.
+"""Crisis detection: normalise a message, fix slang and typos, blank out idioms, match phrase patterns.
 
-Every free-text message is checked before anything else, so this module is pure and fast:
-the pattern files (one per locale, all applied to every message) are parsed and compiled once
-by `CrisisDetector.load()`. The phrase syntax is documented at the top of `patterns/en.toml`.
-A missed crisis is far worse than a false alarm, but idioms must not fire, which is why every
-pattern file carries an exclude list and the tests run a table of phrases in both directions.
+Every free-text message is checked before anything else, so this module is pure and fast: the
+pattern files (one per locale, all applied to every message) are parsed and compiled once by
+`CrisisDetector.load()`. The phrase syntax is documented at the top of `patterns/en.toml`.
+
+Two layers, two levels. Patterns come first: a phrase under `phrases` is a clear sign (the crisis
+reply), one under `possible` a possible sign (one direct check question); a clear match in any
+category beats a possible one. When no pattern matched, the statistical layer
+(`bot.safety.classifier`, a character n-gram model shipped as data) may still flag the message as
+possible. A missed crisis is far worse than a false alarm, but idioms must not fire, which is why
+every category carries an exclude list and the tests run tables of phrases in both directions.
 """
 
 from __future__ import annotations
@@ -12,25 +17,38 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Protocol
 
 from bot.safety.normalise import _normalise, normalise
 
 CATEGORIES: tuple[str, ...] = (
-    "plan_or_means",
-    "suicidal_ideation",
+    "attempt",
+    "intent_plan",
+    "method",
+    "preparatory",
+    "active_ideation",
+    "passive_wish",
     "self_harm",
     "danger_from_others",
     "abuse",
+    "burden",
+    "trapped",
+    "hopelessness",
 )
-"""Signal categories, most urgent first: when several match, the first one wins."""
+"""Pattern categories (C-SSRS and common warning signs), most urgent first: the first match wins."""
+
+UNCLEAR = "unclear"
+"""The category of a possible sign found by the classifier alone (no pattern matched)."""
 
 TAIL_WORDS = 8
 """How many normalised words of a message are kept to catch a phrase split over two messages."""
 
 _PATTERNS_DIR = Path(__file__).parent / "patterns"
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz"
+_MIN_FUZZY = 3
 
 
 class Risk(StrEnum):
@@ -46,6 +64,16 @@ class Signal:
 
     category: str
     level: Risk = Risk.CLEAR
+
+
+class Scorer(Protocol):
+    """The statistical layer as the detector sees it (`bot.safety.classifier.Classifier`)."""
+
+    threshold: float
+
+    def score(self, normalised_text: str) -> float:
+        """Crisis probability, 0..1, of text already passed through `normalise()`."""
+        ...
 
 
 # --- the phrase syntax ---------------------------------------------------------------------
@@ -159,44 +187,20 @@ def _words_in(sources: Iterable[str]) -> set[str]:
     return words
 
 
-def _typo_variants(word: str) -> set[str]:
-    """Adjacent swaps (words of 4+ letters) and one dropped inner letter (6+), the usual slips.
+def typo_variants(word: str) -> set[str]:
+    """Every spelling one edit away (insertion, deletion, substitution, adjacent swap), 3+ letters.
 
-    First and last letters are never dropped: "matarme" must not absorb "atarme" (tie me).
+    Words shorter than three letters get none: too many real words sit one letter away.
     """
-    variants = {word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1)}
-    if len(word) >= 6:
-        variants |= {word[:i] + word[i + 1 :] for i in range(1, len(word) - 1)}
+    if len(word) < _MIN_FUZZY:
+        return set()
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    variants = {a + b[1:] for a, b in splits if b}
+    variants |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    variants |= {a + c + b[1:] for a, b in splits if b for c in _ALPHABET}
+    variants |= {a + c + b for a, b in splits for c in _ALPHABET}
     variants.discard(word)
-    return {v for v in variants if len(v) >= 4} if len(word) >= 4 else set()
-
-
-def _compile_all(
-    doc: Mapping[str, object], section: str, key: str, filename: str, macros: Mapping[str, str]
-) -> list[re.Pattern[str]]:
-    table = doc.get(section, {})
-    if not isinstance(table, dict):
-        raise PatternError(f"{filename}: [{section}] must be a table")
-    try:
-        return [compile_phrase(p, macros) for p in _strings(table, key, f"{filename}.{section}")]
-    except re.error as exc:
-        raise PatternError(f"{filename} [{section}]: {exc}") from exc
-    except PatternError as exc:
-        raise PatternError(f"{filename} [{section}]: {exc}") from exc
-
-
-# --- the detector ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Rules:
-    """Everything compiled from the pattern files; shared read-only by all turns."""
-
-    words: Mapping[str, str]
-    exclude: tuple[re.Pattern[str], ...]
-    categories: tuple[tuple[str, tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]], ...]
-    minor: tuple[re.Pattern[str], ...]
-    minor_exclude: tuple[re.Pattern[str], ...]
+    return {v for v in variants if len(v) >= _MIN_FUZZY}
 
 
 def _strings(table: Mapping[str, object], key: str, where: str) -> list[str]:
@@ -206,90 +210,279 @@ def _strings(table: Mapping[str, object], key: str, where: str) -> list[str]:
     return list(value)
 
 
+def _section(doc: Mapping[str, object], name: str, filename: str) -> Mapping[str, object]:
+    table = doc.get(name, {})
+    if not isinstance(table, dict):
+        raise PatternError(f"{filename}: [{name}] must be a table")
+    return table
+
+
+# --- the compiled rules ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """One phrase as written in a pattern file: where it came from and what it means."""
+
+    category: str
+    level: Risk
+    source: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class _Group:
+    """All phrases of one category at one level, compiled into a single regex of named groups."""
+
+    category: str
+    level: Risk
+    regex: re.Pattern[str]
+    phrases: tuple[Phrase, ...]
+    exclude: re.Pattern[str] | None
+
+
+def _union(regexes: list[str]) -> re.Pattern[str] | None:
+    if not regexes:
+        return None
+    return re.compile("(?<= )(?:" + "|".join(f"(?:{r})" for r in regexes) + ")")
+
+
+@dataclass(frozen=True)
+class _Rules:
+    """Everything compiled from the pattern files; shared read-only by all turns."""
+
+    words: Mapping[str, str]
+    typos: frozenset[str]
+    exclude: re.Pattern[str] | None
+    groups: tuple[_Group, ...]
+    minor: re.Pattern[str] | None
+    minor_exclude: re.Pattern[str] | None
+    guard: frozenset[str]
+    downgrade: re.Pattern[str] | None
+    downgrade_cancel: re.Pattern[str] | None
+    others: re.Pattern[str] | None
+
+
+def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
+    try:
+        regex = _Parser(source, macros).compile()
+        re.compile(regex)
+    except re.error as exc:
+        raise PatternError(f"{where}: {exc} in {source!r}") from exc
+    except PatternError as exc:
+        raise PatternError(f"{where}: {exc}") from exc
+    return regex
+
+
+_NOT_SOFTENED = frozenset({"abuse", "danger_from_others"})
+_SECTIONS = {"words", "typos", "macros", "exclude", "downgrade", "minor", *CATEGORIES}
+_KEYS = {"phrases", "possible", "exclude"}
+
+
+def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise PatternError(f"no pattern files in {directory}")
+    docs: list[tuple[str, dict[str, object]]] = []
+    for f in files:
+        try:
+            docs.append((f.name, tomllib.loads(f.read_text(encoding="utf-8"))))
+        except tomllib.TOMLDecodeError as exc:
+            raise PatternError(f"{f.name}: {exc}") from exc
+
+    words: dict[str, str] = {}
+    fuzzy: set[str] = set()
+    guard: set[str] = set()  # real words one edit from a key word ("dye", "wife"): never rewritten
+    all_sources: list[str] = []
+    for name, doc in docs:
+        unknown = set(doc) - _SECTIONS
+        if unknown:
+            raise PatternError(f"{name}: unknown section(s) {sorted(unknown)}")
+        for typo, fixed in _section(doc, "words", name).items():
+            key = normalise(typo)
+            if not isinstance(fixed, str) or " " in key or not key:
+                raise PatternError(f"{name}: [words] {typo!r} must map one word to text")
+            value = normalise(fixed)
+            if words.get(key, value) != value:
+                raise PatternError(f"{name}: [words] {typo!r} conflicts with another file")
+            words[key] = value
+        typos = _section(doc, "typos", name)
+        fuzzy.update(normalise(w) for w in _strings(typos, "fuzzy", f"{name}.typos"))
+        guard.update(normalise(w) for w in _strings(typos, "keep", f"{name}.typos"))
+        macros = _section(doc, "macros", name)
+        if not all(isinstance(v, str) for v in macros.values()):
+            raise PatternError(f"{name}: [macros] values must be strings")
+        all_sources.extend(str(v) for v in macros.values())
+        for section in ("exclude", "downgrade", "minor", *CATEGORIES):
+            table = _section(doc, section, name)
+            extra = set(table) - _KEYS - ({"others"} if section == "downgrade" else set())
+            if extra:
+                raise PatternError(f"{name}: [{section}] unknown key(s) {sorted(extra)}")
+            for key in (*_KEYS, "others"):
+                all_sources += _strings(table, key, f"{name}.{section}")
+
+    # Typo variants of the words that carry the meaning, unless the variant is a real word (the
+    # guard list), a word some pattern names, or one edit from two different key words.
+    known = _words_in(all_sources) | set(words) | set(words.values()) | guard | fuzzy
+    typo_map: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for word in sorted(fuzzy):
+        for variant in typo_variants(word):
+            if variant in known or variant in words:
+                continue
+            if typo_map.get(variant, word) != word:
+                ambiguous.add(variant)
+            typo_map[variant] = word
+    for variant in ambiguous:
+        del typo_map[variant]
+    for word in sorted(known):  # dropped final g: "cuttin", "livin", "dyin"
+        if word.endswith("ing") and word[:-1] not in known:
+            typo_map.setdefault(word[:-1], word)
+    merged = {**typo_map, **words}
+
+    exclude: list[str] = []
+    minor: list[str] = []
+    minor_exclude: list[str] = []
+    downgrade: list[str] = []
+    downgrade_cancel: list[str] = []
+    others: list[str] = []
+    per_group: dict[tuple[str, Risk], tuple[list[str], list[Phrase]]] = {
+        (c, level): ([], []) for level in (Risk.CLEAR, Risk.POSSIBLE) for c in CATEGORIES
+    }
+    per_exclude: dict[str, list[str]] = {c: [] for c in CATEGORIES}
+    for name, doc in docs:
+        macros = {k: str(v) for k, v in _section(doc, "macros", name).items()}
+        for source in _strings(_section(doc, "exclude", name), "phrases", f"{name}.exclude"):
+            exclude.append(_compile(source, macros, f"{name} [exclude]"))
+        down = _section(doc, "downgrade", name)
+        downgrade += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "phrases", name)]
+        downgrade_cancel += [
+            _compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "exclude", name)
+        ]
+        others += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "others", name)]
+        minor_table = _section(doc, "minor", name)
+        minor += [_compile(s, macros, f"{name} [minor]") for s in _strings(minor_table, "phrases", name)]
+        minor_exclude += [
+            _compile(s, macros, f"{name} [minor]") for s in _strings(minor_table, "exclude", name)
+        ]
+        if not patterns:
+            continue
+        for cat in CATEGORIES:
+            table = _section(doc, cat, name)
+            for key, level in (("phrases", Risk.CLEAR), ("possible", Risk.POSSIBLE)):
+                regexes, phrases = per_group[(cat, level)]
+                for source in _strings(table, key, f"{name}.{cat}"):
+                    regexes.append(_compile(source, macros, f"{name} [{cat}]"))
+                    phrases.append(Phrase(cat, level, " ".join(source.split()), name))
+            per_exclude[cat] += [
+                _compile(s, macros, f"{name} [{cat}]") for s in _strings(table, "exclude", name)
+            ]
+
+    groups: list[_Group] = []
+    for (cat, level), (regexes, phrases) in per_group.items():
+        if not regexes:
+            continue
+        named = [f"(?P<p{i}>{r})" for i, r in enumerate(regexes)]
+        regex = re.compile("(?<= )(?:" + "|".join(named) + ")")
+        groups.append(_Group(cat, level, regex, tuple(phrases), _union(per_exclude[cat])))
+    return _Rules(
+        words=merged,
+        typos=frozenset(typo_map),
+        exclude=_union(exclude),
+        groups=tuple(groups),
+        minor=_union(minor),
+        minor_exclude=_union(minor_exclude),
+        guard=frozenset(guard),
+        downgrade=_union(downgrade),
+        downgrade_cancel=_union(downgrade_cancel),
+        others=_union(others),
+    )
+
+
+# --- what happened, for `keepgoing safety explain` -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rewrite:
+    """One word changed before matching: slang from [words] or a typo of a key word."""
+
+    original: str
+    replacement: str
+    kind: str  # "word" or "typo"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Every step of one decision, for the operator's terminal only (never logged)."""
+
+    normalised: str
+    canonical: str
+    rewrites: tuple[Rewrite, ...]
+    phrase: Phrase | None
+    matched: str
+    downgraded: bool
+    score: float | None
+    threshold: float | None
+    signal: Signal | None
+    layers: tuple[str, ...] = field(default=())
+
+
+# --- the detector ---------------------------------------------------------------------------
+
+
 class CrisisDetector:
     """Checks each message for crisis signals; build it once with `load()` and share it."""
 
-    def __init__(self, rules: _Rules) -> None:
+    def __init__(self, rules: _Rules, classifier: Scorer | None = None) -> None:
         self._rules = rules
+        self._classifier = classifier
 
     @classmethod
-    def load(cls, patterns_dir: Path | None = None) -> CrisisDetector:
-        """Load and compile every `*.toml` in the directory (default: the bundled patterns)."""
-        directory = patterns_dir or _PATTERNS_DIR
-        files = sorted(directory.glob("*.toml"))
-        if not files:
-            raise PatternError(f"no pattern files in {directory}")
-        docs = [(f.name, tomllib.loads(f.read_text(encoding="utf-8"))) for f in files]
+    def load(
+        cls,
+        patterns_dir: Path | None = None,
+        *,
+        classifier: bool | Scorer = True,
+        patterns: bool = True,
+    ) -> CrisisDetector:
+        """Compile every `*.toml` in the directory (default: the bundled patterns).
 
-        words: dict[str, str] = {}
-        fuzzy: set[str] = set()
-        keep: set[str] = set()  # real words that look like typos ("tables" is not "tablets")
-        all_sources: list[str] = []
-        for name, doc in docs:
-            for typo, fixed in doc.get("words", {}).items():
-                key = normalise(typo)
-                if not isinstance(fixed, str) or " " in key or not key:
-                    raise PatternError(f"{name}: [words] {typo!r} must map one word to text")
-                value = normalise(fixed)
-                if words.get(key, value) != value:
-                    raise PatternError(f"{name}: [words] {typo!r} conflicts with another file")
-                words[key] = value
-            typos = doc.get("typos", {})
-            fuzzy.update(normalise(w) for w in _strings(typos, "fuzzy", f"{name}.typos"))
-            keep.update(normalise(w) for w in _strings(typos, "keep", f"{name}.typos"))
-            all_sources.extend(doc.get("macros", {}).values())
-            for section in ("exclude", "minor", *CATEGORIES):
-                table = doc.get(section, {})
-                all_sources += _strings(table, "phrases", f"{name}.{section}")
-                all_sources += _strings(table, "exclude", f"{name}.{section}")
+        `classifier=True` loads the shipped statistical layer when its module and weights exist;
+        False leaves it out, or pass a ready scorer. `patterns=False` keeps only the word tables
+        (and the minor check), so the classifier can be measured alone.
+        """
+        rules = _build_rules(patterns_dir or _PATTERNS_DIR, patterns=patterns)
+        scorer: Scorer | None
+        if classifier is True:
+            scorer = _load_classifier()
+        elif classifier is False:
+            scorer = None
+        else:
+            scorer = classifier
+        return cls(rules, scorer)
 
-        # Typo variants of key words, unless the variant is itself a word some pattern names.
-        known = _words_in(all_sources) | set(words) | set(words.values()) | keep
-        for word in sorted(fuzzy):
-            for variant in _typo_variants(word):
-                if variant not in known:
-                    words.setdefault(variant, word)
-        for word in sorted(known):  # dropped final g: "cuttin", "livin", "dyin"
-            if word.endswith("ing") and word[:-1] not in known:
-                words.setdefault(word[:-1], word)
+    @property
+    def has_classifier(self) -> bool:
+        """Whether the statistical layer is in use."""
+        return self._classifier is not None
 
-        exclude: list[re.Pattern[str]] = []
-        minor: list[re.Pattern[str]] = []
-        minor_exclude: list[re.Pattern[str]] = []
-        per_cat: dict[str, tuple[list[re.Pattern[str]], list[re.Pattern[str]]]] = {
-            c: ([], []) for c in CATEGORIES
-        }
-        for name, doc in docs:
-            macros = doc.get("macros", {})
-            unknown = set(doc) - {"words", "typos", "macros", "exclude", "minor", *CATEGORIES}
-            if unknown:
-                raise PatternError(f"{name}: unknown section(s) {sorted(unknown)}")
-            exclude += _compile_all(doc, "exclude", "phrases", name, macros)
-            minor += _compile_all(doc, "minor", "phrases", name, macros)
-            minor_exclude += _compile_all(doc, "minor", "exclude", name, macros)
-            for cat in CATEGORIES:
-                per_cat[cat][0].extend(_compile_all(doc, cat, "phrases", name, macros))
-                per_cat[cat][1].extend(_compile_all(doc, cat, "exclude", name, macros))
-
-        rules = _Rules(
-            words=words,
-            exclude=tuple(exclude),
-            categories=tuple((c, tuple(per_cat[c][0]), tuple(per_cat[c][1])) for c in CATEGORIES),
-            minor=tuple(minor),
-            minor_exclude=tuple(minor_exclude),
-        )
-        return cls(rules)
+    @property
+    def guard(self) -> frozenset[str]:
+        """Real words one edit from a key word, which are never rewritten as typos."""
+        return self._rules.guard
 
     def canonical(self, text: str) -> str:
-        """normalise() plus the slang and typo word table ("kms" -> "kill myself")."""
+        """normalise() plus the slang and typo word tables ("kms" -> "kill myself")."""
         words = self._rules.words
         return " ".join(words.get(w, w) for w in normalise(text).split())
 
     def detect(self, text: str, previous: str = "") -> Signal | None:
         """The most urgent signal in the message, or in the previous tail joined to it."""
-        current = self.canonical(text)
-        if not current:
+        normalised = normalise(text)
+        if not normalised:
             return None
+        words = self._rules.words
+        current = " ".join(words.get(w, w) for w in normalised.split())
         found = self._match(current, start=0)
         if found is None and previous:
             before = self.canonical(previous)
@@ -297,28 +490,90 @@ class CrisisDetector:
                 # Only matches reaching into the new message count: the tail alone was
                 # already checked last turn and must not raise the alarm twice.
                 found = self._match(f"{before} {current}", start=len(before) + 1)
-        return Signal(found) if found else None
-
-    def _match(self, canonical: str, start: int) -> str | None:
-        padded = f" {canonical} "
-        boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
-        for pattern in self._rules.exclude:
-            padded = _blank(pattern, padded)
-        for category, patterns, excludes in self._rules.categories:
-            text = padded
-            for pattern in excludes:
-                text = _blank(pattern, text)
-            for pattern in patterns:
-                if any(m.end() > boundary for m in pattern.finditer(text)):
-                    return category
+        if found is not None:
+            return Signal(found[0].category, found[2])
+        if self._classifier is not None and self._classifier.score(normalised) >= self._classifier.threshold:
+            return Signal(UNCLEAR, Risk.POSSIBLE)
         return None
+
+    def explain(self, text: str, previous: str = "") -> Explanation:
+        """What detect() does with this text, step by step (same decision, more detail)."""
+        normalised = normalise(text)
+        words = self._rules.words
+        rewrites = tuple(
+            Rewrite(w, words[w], "typo" if w in self._rules.typos else "word")
+            for w in normalised.split()
+            if w in words
+        )
+        current = " ".join(words.get(w, w) for w in normalised.split())
+        found = self._match(current, start=0) if current else None
+        if found is None and previous and current:
+            before = self.canonical(previous)
+            if before:
+                found = self._match(f"{before} {current}", start=len(before) + 1)
+        score = threshold = None
+        if self._classifier is not None and normalised:
+            score = self._classifier.score(normalised)
+            threshold = self._classifier.threshold
+        signal = self.detect(text, previous)
+        layers = ("patterns",) * bool(self._rules.groups) + ("classifier",) * (self._classifier is not None)
+        return Explanation(
+            normalised=normalised,
+            canonical=current,
+            rewrites=rewrites,
+            phrase=found[0] if found else None,
+            matched=found[1] if found else "",
+            downgraded=bool(found and found[2] is not found[0].level),
+            score=score,
+            threshold=threshold,
+            signal=signal,
+            layers=layers,
+        )
+
+    def _match(self, canonical: str, start: int) -> tuple[Phrase, str, Risk] | None:
+        """The first phrase matching (most urgent category, clear before possible), its words, its level."""
+        original = padded = f" {canonical} "
+        boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
+        if self._rules.exclude is not None:
+            padded = _blank(self._rules.exclude, padded)
+        blanked: dict[str, str] = {}
+        for group in self._rules.groups:
+            text = blanked.get(group.category)
+            if text is None:
+                text = _blank(group.exclude, padded) if group.exclude is not None else padded
+                blanked[group.category] = text
+            for m in group.regex.finditer(text):
+                if m.end() > boundary:
+                    index = int(m.lastgroup[1:]) if m.lastgroup else 0
+                    phrase = group.phrases[index]
+                    return phrase, m.group(0).strip(), self._level(phrase, original)
+        return None
+
+    def _level(self, phrase: Phrase, padded: str) -> Risk:
+        """A clear sign in a message about the past or about someone else becomes a possible one.
+
+        Past markers ("years ago") count unless the message says it is happening now ("again");
+        someone else's words ("my friend said") never soften abuse or danger from others, where
+        the other person is the one doing harm.
+        """
+        rules = self._rules
+        if phrase.level is not Risk.CLEAR:
+            return phrase.level
+        about_past = rules.downgrade is not None and rules.downgrade.search(padded)
+        if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
+            return Risk.POSSIBLE
+        if phrase.category not in _NOT_SOFTENED and rules.others is not None and rules.others.search(padded):
+            return Risk.POSSIBLE
+        return Risk.CLEAR
 
     def states_minor(self, text: str) -> bool:
         """Whether the person says they are under 18 (so youth services come first)."""
+        if self._rules.minor is None:
+            return False
         padded = f" {_normalise(text, leet=False)} "
-        for pattern in self._rules.minor_exclude:
-            padded = _blank(pattern, padded)
-        return any(p.search(padded) for p in self._rules.minor)
+        if self._rules.minor_exclude is not None:
+            padded = _blank(self._rules.minor_exclude, padded)
+        return self._rules.minor.search(padded) is not None
 
     def tail(self, text: str) -> str:
         """The last few normalised words, kept only to catch a phrase split over two messages."""
@@ -328,3 +583,15 @@ class CrisisDetector:
 def _blank(pattern: re.Pattern[str], padded: str) -> str:
     """Hide an idiom's words without moving anything (offsets matter for split messages)."""
     return pattern.sub(lambda m: re.sub(r"\S", "_", m.group(0)), padded)
+
+
+def _load_classifier() -> Scorer | None:
+    """The shipped statistical layer, or None while its module or weights are not there."""
+    try:
+        from bot.safety.classifier import Classifier
+    except ImportError:
+        return None
+    try:
+        return Classifier.load()
+    except FileNotFoundError:
+        return None

@@ -2,34 +2,27 @@
 
 from __future__ import annotations
 
-import csv
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.safety import CATEGORIES, CrisisDetector, PatternError, Signal, normalise
+from bot.safety import CATEGORIES, CrisisDetector, PatternError, Risk, Signal, normalise
+from bot.safety.evaluate import Row, evaluate, format_report, load_table
 
-TABLE = Path(__file__).parent / "phrases.tsv"
-
-
-@dataclass(frozen=True)
-class Row:
-    expected: str
-    category: str
-    locale: str
-    phrase: str
+TABLES = Path(__file__).parent / "tables"
+TUNED = ("dev.tsv", "legacy.tsv")
+"""Tables the patterns were written against: every crisis row must be caught."""
+HELD_OUT = ("test.tsv", "fresh.tsv")
+"""Tables nobody tuned on: their figures are printed and held to a floor, never fitted."""
 
 
-def _rows() -> list[Row]:
-    with TABLE.open(encoding="utf-8", newline="") as f:
-        reader = csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE)
-        return [Row(r["expected"], r["category"], r["locale"], r["phrase"]) for r in reader]
+def _rows(name: str) -> list[Row]:
+    return load_table(TABLES / name)
 
 
-ROWS = _rows()
+TUNED_ROWS = [row for name in TUNED for row in _rows(name)]
 
 
 @pytest.fixture(scope="module")
@@ -37,55 +30,74 @@ def detector() -> CrisisDetector:
     return CrisisDetector.load()
 
 
-def test_table_is_well_formed() -> None:
-    assert len(ROWS) >= 170
-    crisis = [r for r in ROWS if r.expected == "crisis"]
-    none = [r for r in ROWS if r.expected == "none"]
-    assert len(crisis) >= 110
-    assert len(none) >= 50
-    for row in ROWS:
-        assert row.expected in {"crisis", "minor", "none"}, row
-        assert row.locale in {"en", "es"}, row
-        assert row.phrase.strip(), row
-        if row.expected == "crisis":
-            assert row.category in CATEGORIES, row
-        if row.expected == "none":
-            assert row.category in {"idiom", "neutral"}, row
+@pytest.mark.parametrize("name", [*TUNED, *HELD_OUT])
+def test_tables_are_well_formed(name: str) -> None:
+    rows = _rows(name)
+    crisis = [r for r in rows if r.label == "crisis"]
+    assert len(crisis) >= 100 and len(rows) - len(crisis) >= 100
     assert {r.category for r in crisis} == set(CATEGORIES)
-    assert len({r.phrase for r in ROWS}) == len(ROWS), "duplicate phrases"
+    assert {r.locale for r in rows} == {"en", "es"}
+    assert len({r.text for r in rows}) == len(rows), "duplicate phrases"
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[f"{r.expected}:{r.phrase[:40]}" for r in ROWS])
-def test_phrase_table(detector: CrisisDetector, row: Row) -> None:
-    signal = detector.detect(row.phrase)
-    if row.expected == "crisis":
-        assert signal == Signal(row.category), detector.canonical(row.phrase)
-    elif row.expected == "minor":
-        assert detector.states_minor(row.phrase)
-        assert signal is None
+def _unseen(name: str) -> list[Row]:
+    """A held-out table without the rows that also appear (normalised) in a tuning table."""
+    tuned = {normalise(r.text) for r in TUNED_ROWS}
+    return [r for r in _rows(name) if normalise(r.text) not in tuned]
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_tables_are_mostly_unseen(name: str) -> None:
+    assert len(_unseen(name)) >= 0.9 * len(_rows(name))
+
+
+@pytest.mark.parametrize("row", TUNED_ROWS, ids=[f"{r.label}:{r.text[:40]}" for r in TUNED_ROWS])
+def test_tuned_rows(detector: CrisisDetector, row: Row) -> None:
+    signal = detector.detect(row.text)
+    if row.label == "crisis":
+        assert signal is not None, detector.canonical(row.text)
     else:
-        assert signal is None, detector.canonical(row.phrase)
-        assert not detector.states_minor(row.phrase)
+        assert signal is None or signal.level is Risk.POSSIBLE, (signal, detector.canonical(row.text))
 
 
-def test_recall_and_false_alarms(detector: CrisisDetector, capsys: pytest.CaptureFixture) -> None:
-    crisis = [r for r in ROWS if r.expected == "crisis"]
-    idioms = [r for r in ROWS if r.category == "idiom"]
-    neutral = [r for r in ROWS if r.category == "neutral"]
-    caught = [r for r in crisis if detector.detect(r.phrase) is not None]
-    right = [r for r in crisis if detector.detect(r.phrase) == Signal(r.category)]
-    idiom_alarms = [r for r in idioms if detector.detect(r.phrase) is not None]
-    neutral_alarms = [r for r in neutral if detector.detect(r.phrase) is not None]
+@pytest.mark.parametrize("name", TUNED)
+def test_check_question_on_safe_tuned_rows_is_rare(detector: CrisisDetector, name: str) -> None:
+    report = evaluate(detector, _rows(name))
+    safe = report.safe_total
+    assert safe.crisis == 0
+    assert safe.check / safe.rows <= 0.06, format_report(report)
+
+
+@pytest.mark.parametrize("name", HELD_OUT)
+def test_held_out_figures(detector: CrisisDetector, name: str, capsys: pytest.CaptureFixture) -> None:
+    rows = _unseen(name)
+    report = evaluate(detector, rows)
+    crisis, safe = report.crisis_total, report.safe_total
     with capsys.disabled():
         print(
-            f"\ncrisis recall {len(caught)}/{len(crisis)} "
-            f"(right category {len(right)}/{len(crisis)}); "
-            f"idiom false alarms {len(idiom_alarms)}/{len(idioms)}; "
-            f"neutral false alarms {len(neutral_alarms)}/{len(neutral)}"
+            f"\n{name} ({len(rows)} unseen rows): recall {crisis.caught}/{crisis.rows} "
+            f"({crisis.crisis} crisis reply, "
+            f"{crisis.check} check); safe rows: {safe.crisis} crisis reply, {safe.check} check "
+            f"of {safe.rows}"
         )
-    assert len(caught) == len(crisis), [r.phrase for r in crisis if r not in caught]
-    assert not idiom_alarms, [r.phrase for r in idiom_alarms]
-    assert not neutral_alarms, [r.phrase for r in neutral_alarms]
+    assert crisis.caught / crisis.rows >= HELD_OUT_RECALL
+    assert safe.crisis / safe.rows <= 0.05
+    assert safe.caught / safe.rows <= 0.12
+
+
+HELD_OUT_RECALL = 0.6
+"""A floor under the figures measured on the held-out tables (a regression guard, not a target)."""
+
+
+MINOR_ROWS = [
+    line.split("\t") for line in (TABLES / "minor.tsv").read_text(encoding="utf-8").splitlines()[1:]
+]
+
+
+@pytest.mark.parametrize(("label", "locale", "text"), MINOR_ROWS, ids=[r[2][:40] for r in MINOR_ROWS])
+def test_minor_table(detector: CrisisDetector, label: str, locale: str, text: str) -> None:
+    assert detector.states_minor(text) is (label == "minor")
+    assert detector.detect(text) is None
 
 
 # --- split across two messages ---------------------------------------------------------------
@@ -94,17 +106,18 @@ def test_recall_and_false_alarms(detector: CrisisDetector, capsys: pytest.Captur
 @pytest.mark.parametrize(
     ("first", "second", "category"),
     [
-        ("honestly some days I just want to", "die", "suicidal_ideation"),
-        ("everyone would be better off", "without me", "suicidal_ideation"),
-        ("I've been giving my things", "away", "plan_or_means"),
+        ("honestly some days I just want to", "die", "active_ideation"),
+        ("everyone would be better off", "without me", "burden"),
+        ("I've been giving my things", "away", "preparatory"),
         ("my partner", "hits me", "abuse"),
-        ("no quiero", "vivir", "suicidal_ideation"),
-        ("I keep thinking about ending", "it all", "suicidal_ideation"),
+        ("no quiero", "vivir", "passive_wish"),
+        ("I keep thinking about ending", "it all", "active_ideation"),
     ],
 )
 def test_split_across_two_messages(detector: CrisisDetector, first: str, second: str, category: str) -> None:
-    assert detector.detect(first) is None
-    assert detector.detect(second) is None
+    for part in (first, second):  # alone, a part is at most a possible sign
+        alone = detector.detect(part)
+        assert alone is None or alone.level is Risk.POSSIBLE
     assert detector.detect(second, previous=detector.tail(first)) == Signal(category)
 
 
@@ -120,17 +133,18 @@ def test_tail_keeps_only_the_last_words(detector: CrisisDetector) -> None:
 def test_previous_alone_does_not_fire_again(detector: CrisisDetector) -> None:
     previous = detector.tail("I want to die")
     assert detector.detect("ok, thank you", previous=previous) is None
-    assert detector.detect("I want to die", previous="") == Signal("suicidal_ideation")
+    assert detector.detect("I want to die", previous="") == Signal("active_ideation")
 
 
 def test_idiom_does_not_hide_a_crisis_in_the_same_message(detector: CrisisDetector) -> None:
     text = "I was dying laughing earlier but tonight I want to die"
-    assert detector.detect(text) == Signal("suicidal_ideation")
+    assert detector.detect(text) == Signal("active_ideation")
 
 
 def test_most_urgent_category_wins(detector: CrisisDetector) -> None:
     text = "I want to die and I have the pills saved"
-    assert detector.detect(text) == Signal("plan_or_means")
+    assert detector.detect(text) == Signal("preparatory")
+    assert CATEGORIES.index("preparatory") < CATEGORIES.index("active_ideation")
 
 
 # --- normalise --------------------------------------------------------------------------------
