@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test check lint bench clean
+.PHONY: run test check lint bench classifier clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(DEV_STAMP)
 # Every benchmark, one table (~10 minutes); `BENCH_QUICK=1 make bench` for smaller sizes (CI-like runs).
 bench: $(DEV_STAMP)
 	$(BIN)/python -m benchmarks
+
+# Retrain the statistical crisis layer on the tuning tables (after editing dev.tsv or legacy.tsv).
+classifier: $(DEV_STAMP)
+	$(BIN)/python -m bot.safety.train
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

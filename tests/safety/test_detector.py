@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.safety import CATEGORIES, CrisisDetector, PatternError, Risk, Signal, normalise
+from bot.safety.detector import UNCLEAR
 from bot.safety.evaluate import Row, evaluate, format_report, load_table
 
 TABLES = Path(__file__).parent / "tables"
@@ -243,7 +244,7 @@ def test_does_not_state_minor(detector: CrisisDetector, text: str) -> None:
 def test_detect_never_raises(text: str, previous: str) -> None:
     detector = _shared()
     result = detector.detect(text, previous=previous)
-    assert result is None or result.category in CATEGORIES
+    assert result is None or result.category in (*CATEGORIES, UNCLEAR)
     assert isinstance(detector.states_minor(text), bool)
     assert len(detector.tail(text).split()) <= 8
 
@@ -253,7 +254,7 @@ def test_detect_never_raises(text: str, previous: str) -> None:
 def test_detect_handles_10000_characters(chunk: str) -> None:
     text = (chunk * (10_000 // len(chunk) + 1))[:10_000]
     result = _shared().detect(text, previous=text[-200:])
-    assert result is None or result.category in CATEGORIES
+    assert result is None or result.category in (*CATEGORIES, UNCLEAR)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,76 @@
+"""The statistical crisis layer: character n-grams and logistic regression, scored in plain Python.
+
+The weights are trained by `python -m bot.safety.train` (`make classifier`) on the tuning tables
+and shipped as JSON in `model/`; nothing heavier than `json` and `math` is imported at run time.
+The detector consults it only when no pattern matched, to ask the check question.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS = Path(__file__).parent / "model" / "weights.json"
+
+MIN_N = 2
+MAX_N = 5
+HEAD_CHARS = 300
+"""Very long text is scored on its first and last HEAD_CHARS characters, so the cost is bounded."""
+MIN_GRAMS = 100
+"""Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
+MIN_WORDS = 5
+"""Shorter messages ("don't text me") score 0: too little context; the patterns judge them alone."""
+
+
+def ngrams(normalised_text: str, min_n: int = MIN_N, max_n: int = MAX_N, head: int = HEAD_CHARS) -> set[str]:
+    """The distinct character n-grams of `" " + text + " "` (head and tail only of long text)."""
+    text = normalised_text
+    if len(text) > 2 * head:
+        text = f"{text[:head]} {text[-head:]}"
+    padded = f" {text} "
+    return {padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)}
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """Logistic regression over binary n-gram features, scaled by 1/sqrt(distinct n-grams, min MIN_GRAMS)."""
+
+    weights: Mapping[str, float]
+    bias: float
+    threshold: float
+    min_n: int = MIN_N
+    max_n: int = MAX_N
+    head: int = HEAD_CHARS
+    min_grams: int = MIN_GRAMS
+    min_words: int = MIN_WORDS
+
+    @classmethod
+    def load(cls, path: Path = WEIGHTS) -> Classifier:
+        """Read the shipped weights (raises FileNotFoundError while they are not built)."""
+        data = json.loads(path.read_text(encoding="utf-8"))
+        features = data["features"]
+        return cls(
+            weights=data["weights"],
+            bias=float(data["bias"]),
+            threshold=float(data["threshold"]),
+            min_n=int(features["min_n"]),
+            max_n=int(features["max_n"]),
+            head=int(features["head"]),
+            min_grams=int(features["min_grams"]),
+            min_words=int(features["min_words"]),
+        )
+
+    def score(self, normalised_text: str) -> float:
+        """Crisis probability, 0..1, of text already passed through `normalise()` (0 below min_words)."""
+        if len(normalised_text.split(maxsplit=self.min_words)) < self.min_words:
+            return 0.0
+        grams = ngrams(normalised_text, self.min_n, self.max_n, self.head)
+        weights = self.weights
+        total = sum(weights.get(g, 0.0) for g in grams)
+        z = self.bias + total / math.sqrt(max(len(grams), self.min_grams))
+        if z < -60:
+            return 0.0
+        return 1.0 / (1.0 + math.exp(-z))
