@@ -110,6 +110,10 @@ class ConsoleAdapter:
                 self.options = buttons
                 for number, button in enumerate(buttons, start=1):
                     self.stdout.write(f"  {number}. {button.label}\n")
+            if message.attachment is not None:  # a terminal shows the file itself
+                name = message.attachment.filename
+                body = message.attachment.content.decode("utf-8", errors="replace")
+                self.stdout.write(f"\n--- {name} ---\n{body.rstrip()}\n--- {name} ---\n")
             self.stdout.write("\n")
             self.stdout.flush()
 

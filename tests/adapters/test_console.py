@@ -114,3 +114,12 @@ def test_commands_before_start_are_answered(tmp_path: Path, line: str) -> None:
     body = result.stdout.split("\n\n", 1)[1]  # after the intro line
     assert body.strip()
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_files_are_printed_in_the_terminal(tmp_path: Path) -> None:
+    db = tmp_path / "kg.db"
+    chat(db, "/start", CONSENT, IRELAND, STOPPED, *[NOT_REALLY] * 5, "1")
+    result = chat(db, "/mydata")
+    assert result.returncode == 0, result.stderr
+    assert "--- keepgoing-my-data.json ---" in result.stdout
+    assert '"checked_from": null' in result.stdout  # the file's own JSON, not a summary

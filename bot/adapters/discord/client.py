@@ -40,6 +40,7 @@ PERSONAL_COMMANDS: dict[str, str] = {
     "cancel": "cancel",
     "restart": "restart",
     "nudges": "nudges",
+    "safetyplan": "safetyplan",
 }
 
 
