@@ -19,6 +19,8 @@ from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
+from bot.knowledge import answers as ab
+from bot.knowledge import kb
 from bot.nudges.words import NudgeWords, load_words
 from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
 
@@ -68,6 +70,7 @@ class _Turn:
         self.says: list[Say] = []
         self.forget = False
         self.tail = ""
+        self.named: str | None = None  # a reason their own words named, for the ending's suggestion
 
     # ---- plumbing -------------------------------------------------------------------------------
     def run(self) -> Step:
@@ -511,7 +514,7 @@ class _Turn:
             return
         elif step_ == r.ENDING_STEP and (value in r.ENDINGS or value == "skip"):
             flow = replace(flow, ending=value if value in r.ENDINGS else None)
-            self._set_flow(r.advance(flow, r.after_ending(flow)))
+            self._set_flow(r.advance(flow, r.after_ending(flow, self.named)))
             if flow.ending in r.VALID_ENDINGS:
                 self.say("ending_respected")
         elif step_ == r.ENDING_VALID_STEP and value in ("look", "plan"):
@@ -519,6 +522,25 @@ class _Turn:
                 self._finish()
                 return
             self._set_flow(r.advance(flow, r.REASON_STEPS[0]))
+        elif step_ in r.SUGGEST_STEPS and value in ("main", "more", "no"):
+            if value != "no":
+                flow = replace(flow, answers={**flow.answers, step_.split(":", 1)[1]: "yes"})
+            if value == "main":
+                self._set_flow(flow)
+                self._finish()
+                return
+            self._set_flow(r.advance(flow, r.REASON_STEPS[0]))
+        elif step_ in r.CONFIRM_STEPS and value in ("yes", "no"):
+            reason, nxt = step_.split(":", 1)[1], r.origin(flow)
+            if value == "yes":
+                flow = replace(flow, answers={**flow.answers, reason: "yes"})
+                if nxt == f"reason:{reason}":
+                    nxt = r.after_reason(nxt)  # type: ignore[assignment]
+            if nxt is None:
+                self._set_flow(flow)
+                self._finish()
+                return
+            self._set_flow(r.advance(flow, nxt))
         elif step_ in r.REASON_STEPS and (value in r.ANSWERS or value == "skip"):
             reason = step_.split(":", 1)[1]
             answers = {k: v for k, v in flow.answers.items() if k != reason}
@@ -565,7 +587,8 @@ class _Turn:
             self._button("")
             return
         if self.person is None:
-            self.say("start_hint")
+            if not self._question(text):
+                self.say("start_hint")
             return
         if n.is_step(self.flow.step):
             self._nudging(lambda nudges: nudges.text(text))
@@ -573,8 +596,71 @@ class _Turn:
         if sp.is_step(self.flow.step):
             self._care(lambda care: care.text(text))
             return
+        if self._understood(text):
+            return
         self.say("text_not_expected", long=len(text) > 1000)
         self.restate()
+
+    def _understood(self, text: str) -> bool:
+        """Plain words in a question or when idle: a question answered, an answer read, a story heard."""
+        step_ = self.flow.step
+        if step_ == r.CRISIS_STEP:
+            return False
+        asking = kb.looks_like_question(text, self.ctx.locale)
+        if asking and kb.ask(text, self.ctx.locale) is not None:
+            return self._question(text)
+        value = self._plain_answer(step_, text)
+        if value is not None and step_ == r.RISK_CHECK_STEP:
+            self._risk_answer(value)
+            return True
+        if value is not None:
+            if step_ == r.ENDING_STEP:
+                self.named = ab.recognise_reason(text, self.ctx.locale)
+            self._answer(step_, value)
+            return True
+        if asking:
+            return self._question(text)
+        reason = ab.recognise_reason(text, self.ctx.locale) if step_ in r.REASON_STEPS else None
+        if reason is not None:
+            self._set_flow(r.advance(self.flow, f"confirm:{reason}"))
+            self.restate()
+            return True
+        return False
+
+    def _question(self, text: str) -> bool:
+        """A question about therapy: the knowledge base's answer, or an honest "I don't know"; then
+        the same question again. False when the text does not read as a question."""
+        if not kb.looks_like_question(text, self.ctx.locale):
+            return False
+        entry = kb.ask(text, self.ctx.locale)
+        if entry is None:
+            self.say("kb_unknown")
+        else:
+            self.say("kb_answer", answer=entry.answer)
+        self.restate()
+        return True
+
+    def _plain_answer(self, step_: str, text: str) -> str | None:
+        """The offered choice a plain reply means at this step ("yeah kind of" -> partly), or None."""
+        locale = self.ctx.locale
+        nav = ("back",)  # "stop" typed is a nudge word; the reflection pauses only by its button
+        if step_ == r.ENDING_STEP:
+            return ab.match_answer(text, (*r.ENDINGS, "skip", *nav), locale)
+        if step_ == r.ENDING_VALID_STEP:
+            return ab.match_answer(text, ("look", "plan", *nav), locale)
+        if step_ in r.REASON_STEPS:
+            return ab.match_answer(text, (*r.ANSWERS, "skip", *nav), locale)
+        meanings = {
+            **{s: {"yes": "main", "partly": "more", "no": "no", "unsure": "no"} for s in r.SUGGEST_STEPS},
+            **{s: {"yes": "yes", "partly": "yes", "no": "no", "unsure": "no"} for s in r.CONFIRM_STEPS},
+            # A possible sign of risk: "kind of" is a yes; anything unclear asks the question again.
+            r.RISK_CHECK_STEP: {"yes": "yes", "partly": "yes", "no": "no"},
+        }.get(step_)
+        if meanings is None:
+            return None
+        offered = tuple(meanings) + (nav if step_ != r.RISK_CHECK_STEP else ())
+        value = ab.match_answer(text, offered, locale)
+        return meanings.get(value, value) if value is not None else None
 
     def _match_choice(self, text: str) -> Choice | None:
         """Typing a button's label works like pressing it."""

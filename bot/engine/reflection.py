@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.domain import Flow, Person
 from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.knowledge.routes import routes_for
 
 COUNTRY_STEP = "country"
 ENDING_STEP = "ending"
@@ -27,8 +28,15 @@ REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
 ANSWERS = ("yes", "partly", "no", "unsure")
 RECOGNISED = ("yes", "partly")
 
+ENDING_REASON = {"ran_out": "practical"}
+"""An ending that already names a reason: the reflection suggests it instead of asking the whole list."""
+ROUTED_REASONS = ("practical", "specialist")
+"""Reasons whose next steps include the verified routes in the person's country."""
+
 REASON_STEPS = tuple(f"reason:{r}" for r in REASONS)
-QUESTION_STEPS = (COUNTRY_STEP, ENDING_STEP, ENDING_VALID_STEP, *REASON_STEPS)
+SUGGEST_STEPS = tuple(f"suggest:{r}" for r in REASONS)  # after the ending: "is this the main thing?"
+CONFIRM_STEPS = tuple(f"confirm:{r}" for r in REASONS)  # a story mid-list named a reason: "shall I note it?"
+QUESTION_STEPS = (COUNTRY_STEP, ENDING_STEP, ENDING_VALID_STEP, *REASON_STEPS, *SUGGEST_STEPS, *CONFIRM_STEPS)
 
 
 def is_question(step: str | None) -> bool:
@@ -73,6 +81,11 @@ def question(step: str) -> Say:
                 nav_row(step, skip=False),
             ),
         )
+    if step in SUGGEST_STEPS or step in CONFIRM_STEPS:
+        kind, reason = step.split(":", 1)
+        values = ("main", "more", "no") if kind == "suggest" else ("yes", "no")
+        rows = tuple((Choice(f"{kind}_{v}", payload(step, v)),) for v in values)
+        return Say(f"{kind}_reason", values={"reason": reason}, buttons=(*rows, nav_row(step, skip=False)))
     if step in REASON_STEPS:
         reason = step.split(":", 1)[1]
         answers = [Choice(f"answer_{a}", payload(step, a)) for a in ANSWERS]
@@ -90,8 +103,18 @@ def advance(flow: Flow, to: str) -> Flow:
     return replace(flow, step=to, history=(*flow.history, flow.step)[-20:])
 
 
-def after_ending(flow: Flow) -> str:
-    return ENDING_VALID_STEP if flow.ending in VALID_ENDINGS else REASON_STEPS[0]
+def after_ending(flow: Flow, named: str | None = None) -> str:
+    """What follows the ending: respect a valid one; suggest a reason the answer already names
+    (`named`, read from their words, or the ending itself); else the whole list."""
+    if flow.ending in VALID_ENDINGS:
+        return ENDING_VALID_STEP
+    reason = named or ENDING_REASON.get(flow.ending or "")
+    return f"suggest:{reason}" if reason in REASONS else REASON_STEPS[0]
+
+
+def origin(flow: Flow) -> str:
+    """The question a suggestion or confirmation was asked from (the last question before it)."""
+    return next((s for s in reversed(flow.history) if is_question(s)), ENDING_STEP)
 
 
 def after_reason(step: str) -> str | None:
@@ -118,8 +141,12 @@ def fresh_flow(flow: Flow) -> Flow:
 
 def plan_values(person: Person) -> dict[str, Any]:
     answers = person.flow.answers
+    recognised = [r for r in REASONS if answers.get(r) in RECOGNISED]
     return {
-        "recognised": [r for r in REASONS if answers.get(r) in RECOGNISED],
+        "recognised": recognised,
+        "routes": {
+            r: routes_for(person.country, r, person.locale) if r in recognised else [] for r in ROUTED_REASONS
+        },
         "partly": [r for r in REASONS if answers.get(r) == "partly"],
         "unsure": [r for r in REASONS if answers.get(r) == "unsure"],
         "ending": person.flow.ending or "",
@@ -132,7 +159,9 @@ def plan_values(person: Person) -> dict[str, Any]:
 def plan(person: Person) -> list[Say]:
     """The plan to try again, in two short messages: what you found and next steps; questions to ask."""
     values = plan_values(person)
-    return [Say("plan", values=values), Say("plan_questions", values=values)]
+    routes = [route for reason in ROUTED_REASONS for route in values["routes"][reason]][:3]
+    extra = [Say("plan_routes", values={"routes": routes})] if routes else []
+    return [Say("plan", values=values), *extra, Say("plan_questions", values=values)]
 
 
 def finish(person: Person, now: datetime) -> Person:
