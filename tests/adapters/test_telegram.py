@@ -248,7 +248,9 @@ async def test_long_emoji_rtl_and_markup_like_text_get_kind_replies(
     assert "which country" in reply.text and len(reply.buttons) == 13
     for text in ["🙂 שלום, مرحبا 👩‍👩‍👧 日本語", "<b>bold?</b> & <script>x</script> &amp; @everyone"]:
         [reply] = await person.send(text, 1)
-        assert "I don't keep what you type" in reply.text
+        # a kind reply (text not expected, or a question it cannot answer), then the same question
+        assert "I don't keep what you type" in reply.text or "I don't know that one" in reply.text
+        assert "which country" in reply.text and len(reply.buttons) == 13
     assert fake.unanswered_callbacks() == []
 
 
