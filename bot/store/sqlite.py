@@ -1,18 +1,21 @@
-"""The embedded store: one SQLite file through aiosqlite, WAL, short `BEGIN IMMEDIATE` transactions."""
+"""The embedded store: one SQLite file, WAL, short `BEGIN IMMEDIATE` transactions.
+
+Everything runs on one connection thread of our own (`ConnectionThread`, plain `sqlite3`), each store
+call as one function on that thread. A turn is two hops: the first begins the transaction, records the
+update key and reads the person; the second runs the turn's writes and commits.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
-
-import aiosqlite
+from typing import Any, TypeVar
 
 from bot.domain import Schedule, TargetKind, UserData, UserKey
 from bot.store.base import DueNudge, NudgeRecord, StoreBusy, StoreError, StoreUnavailable
@@ -32,8 +35,12 @@ from bot.store.records import (
     statements,
     utc,
 )
+from bot.store.sqlite_thread import ConnectionThread
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Writes = list[tuple[str, tuple[Any, ...]]]
 
 # `+platform` in claims: walk the due index in time order rather than the platform's whole unique index.
 SQL = statements(qmark, answers_of="json_extract(p.flow, '$.answers')", platform_filter="+platform")
@@ -48,52 +55,120 @@ def _translate(error: sqlite3.Error) -> StoreError:
     return StoreError("the database refused the operation")
 
 
+# ---- functions run on the connection thread ----------------------------------------------------
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
+def _in_transaction(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) -> T:
+    """`fn(db, *args)` inside BEGIN IMMEDIATE … COMMIT, rolled back if anything fails."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(db, *args)
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+    return result
+
+
+def _read(db: sqlite3.Connection, key: UserKey) -> UserData:
+    person = db.execute(SQL.select_person, (key.platform, key.user_id)).fetchone()
+    own = {}
+    for kind in OWN_KINDS:
+        row = db.execute(SQL.select_own_schedule, (key.platform, kind.value, key.user_id)).fetchone()
+        own[kind] = schedule_from(row) if row else None
+    return UserData(
+        person=person_from(person) if person else None,
+        schedule=own[TargetKind.PERSON],
+        followup=own[TargetKind.FOLLOWUP],
+    )
+
+
+def _begin_turn(db: sqlite3.Connection, key: UserKey, update_key: str | None) -> tuple[bool, UserData]:
+    """Hop one: begin, record the update key (a redelivery is a duplicate), read the person."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        duplicate = False
+        if update_key is not None:
+            handled = (key.platform, update_key, key.user_id, utc(datetime.now(UTC)))
+            duplicate = db.execute(SQL.insert_update, handled).rowcount == 0
+        return duplicate, UserData() if duplicate else _read(db, key)
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _finish_turn(db: sqlite3.Connection, writes: Writes) -> None:
+    """Hop two: the turn's writes, then COMMIT (all or nothing)."""
+    try:
+        for sql, params in writes:
+            db.execute(sql, params)
+        db.execute("COMMIT")
+    except BaseException:
+        _rollback(db)
+        raise
+
+
+def _migrate(db: sqlite3.Connection) -> None:
+    db.execute(TRACKING_TABLE)
+    done = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+    for version, migration in pending("sqlite", done):
+        for statement in migration:
+            db.execute(statement)
+        db.execute(
+            "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
+            (version, utc(datetime.now(UTC))),
+        )
+
+
+def _forget(db: sqlite3.Connection, key: UserKey) -> None:
+    for sql, params in SQL.forget(key):
+        db.execute(sql, params)
+
+
 @dataclass
 class SQLiteTurn:
-    """A turn inside one `BEGIN IMMEDIATE` transaction."""
+    """A turn inside one `BEGIN IMMEDIATE` transaction; its writes are queued and run at commit."""
 
-    db: aiosqlite.Connection
     key: UserKey
     duplicate: bool
     data: UserData
+    writes: Writes = field(default_factory=list)
 
     async def save(self, data: UserData) -> None:
         if data.person is not None and data.person != self.data.person:
-            await self.db.execute(SQL.upsert_person, person_row(data.person))
+            self.writes.append((SQL.upsert_person, person_row(data.person)))
         for kind, new, old in (
             (TargetKind.PERSON, data.schedule, self.data.schedule),
             (TargetKind.FOLLOWUP, data.followup, self.data.followup),
         ):
             if new is not None and new != old:
-                await self.db.execute(SQL.upsert_schedule, schedule_row(new))
+                self.writes.append((SQL.upsert_schedule, schedule_row(new)))
             elif new is None and old is not None:
-                await self.db.execute(
-                    SQL.delete_own_schedule, (self.key.platform, kind.value, self.key.user_id)
+                self.writes.append(
+                    (SQL.delete_own_schedule, (self.key.platform, kind.value, self.key.user_id))
                 )
         self.data = data
 
     async def forget(self) -> None:
-        await delete_person(self.db, self.key)
+        self.writes.extend(SQL.forget(self.key))
         self.data = UserData()
 
 
-async def delete_person(db: aiosqlite.Connection, key: UserKey) -> None:
-    """Erase every row about a person; their schedule and its log go with them."""
-    for sql, params in SQL.forget(key):
-        await db.execute(sql, params)
-
-
 class SQLiteStore:
-    """The default store. One connection; an asyncio lock keeps its transactions from interleaving."""
+    """The default store. One connection thread; an asyncio lock keeps its transactions from interleaving."""
 
     def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
-        self._db: aiosqlite.Connection | None = None
+        self._db: ConnectionThread | None = None
         self._lock = asyncio.Lock()
 
     @property
-    def db(self) -> aiosqlite.Connection:
+    def db(self) -> ConnectionThread:
+        """The connection thread (`await store.db.execute(sql)` for diagnostics and tests)."""
         if self._db is None:
             raise StoreUnavailable("the store is not open")
         return self._db
@@ -104,130 +179,98 @@ class SQLiteStore:
             if not parent.exists():
                 raise StoreUnavailable(f"the folder {parent} does not exist")
         try:
-            self._db = await aiosqlite.connect(self.path, isolation_level=None)
-            self._db.row_factory = aiosqlite.Row
-            await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-            await self._db.execute("PRAGMA journal_mode = WAL")
-            await self._db.execute("PRAGMA synchronous = FULL")
-            await self._db.execute("PRAGMA secure_delete = ON")
-            await self._db.execute("PRAGMA foreign_keys = ON")
-            await self._migrate()
+            self._db = ConnectionThread(self.path)
+            await self._db.open()
+            await self._db.call(self._configure)
+            await self._write(_migrate)
         except sqlite3.Error as error:
             await self.close()
             raise _translate(error) from None
         except BaseException:
-            await self.close()  # aiosqlite's thread would otherwise keep the process alive
+            await self.close()  # the connection thread would otherwise keep running
             raise
+
+    def _configure(self, db: sqlite3.Connection) -> None:
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = FULL")
+        db.execute("PRAGMA secure_delete = ON")
+        db.execute("PRAGMA foreign_keys = ON")
 
     async def close(self) -> None:
         if self._db is not None:
             db, self._db = self._db, None
             await db.close()
 
-    async def _migrate(self) -> None:
-        async with self.transaction() as db:
-            await db.execute(TRACKING_TABLE)
-            async with db.execute("SELECT version FROM schema_migrations") as cursor:
-                done = {row[0] for row in await cursor.fetchall()}
-            for version, statements in pending("sqlite", done):
-                for statement in statements:
-                    await db.execute(statement)
-                await db.execute(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)",
-                    (version, utc(datetime.now(UTC))),
-                )
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A short write transaction; the connection lock keeps concurrent turns from interleaving."""
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` on the connection thread, alone, with its errors as store errors."""
         async with self._lock:
-            db = self.db
             try:
-                await db.execute("BEGIN IMMEDIATE")
+                return await self.db.call(fn, *args)
             except sqlite3.Error as error:
                 raise _translate(error) from None
-            try:
-                yield db
-            except BaseException:
-                await db.rollback()
-                raise
-            try:
-                await db.commit()
-            except sqlite3.Error as error:
-                await db.rollback()
-                raise _translate(error) from None
+
+    async def _write(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` in one short write transaction on the connection thread."""
+        return await self._call(_in_transaction, fn, *args)
 
     @asynccontextmanager
     async def turn(self, key: UserKey, update_key: str | None = None) -> AsyncIterator[SQLiteTurn]:
-        try:
-            async with self.transaction() as db:
-                duplicate = False
-                if update_key is not None:
-                    cursor = await db.execute(
-                        SQL.insert_update, (key.platform, update_key, key.user_id, utc(datetime.now(UTC)))
-                    )
-                    duplicate = cursor.rowcount == 0
-                data = UserData() if duplicate else await self._read(db, key)
-                yield SQLiteTurn(db, key, duplicate, data)
-        except sqlite3.Error as error:
-            raise _translate(error) from None
-
-    async def _read(self, db: aiosqlite.Connection, key: UserKey) -> UserData:
-        people = await db.execute_fetchall(SQL.select_person, (key.platform, key.user_id))
-        own = {}
-        for kind in OWN_KINDS:
-            rows = await db.execute_fetchall(SQL.select_own_schedule, (key.platform, kind.value, key.user_id))
-            own[kind] = next((schedule_from(row) for row in rows), None)
-        return UserData(
-            person=next((person_from(row) for row in people), None),
-            schedule=own[TargetKind.PERSON],
-            followup=own[TargetKind.FOLLOWUP],
-        )
+        async with self._lock:
+            db = self.db
+            try:
+                duplicate, data = await db.call(_begin_turn, key, update_key)
+            except sqlite3.Error as error:
+                raise _translate(error) from None
+            turn = SQLiteTurn(key, duplicate, data)
+            try:
+                yield turn
+            except BaseException:
+                await db.call(_rollback)
+                raise
+            try:
+                await db.call(_finish_turn, turn.writes)
+            except sqlite3.Error as error:
+                raise _translate(error) from None
 
     async def load(self, key: UserKey) -> UserData:
-        try:
-            async with self._lock:
-                return await self._read(self.db, key)
-        except sqlite3.Error as error:
-            raise _translate(error) from None
+        return await self._call(_read, key)
 
     async def expire_inactive(self, before: datetime) -> int:
-        async with self.transaction() as db:
-            async with db.execute(
-                "SELECT platform, user_id FROM people WHERE last_seen_at < ?", (utc(before),)
-            ) as cursor:
-                stale = [UserKey(row[0], row[1]) for row in await cursor.fetchall()]
+        def expire(db: sqlite3.Connection) -> int:
+            rows = db.execute("SELECT platform, user_id FROM people WHERE last_seen_at < ?", (utc(before),))
+            stale = [UserKey(row[0], row[1]) for row in rows.fetchall()]
             for key in stale:
-                await delete_person(db, key)
-            await db.execute("DELETE FROM processed_updates WHERE handled_at < ?", (utc(before),))
-        if stale:
+                _forget(db, key)
+            db.execute("DELETE FROM processed_updates WHERE handled_at < ?", (utc(before),))
+            return len(stale)
+
+        removed = await self._write(expire)
+        if removed:
             await self.checkpoint()
-        return len(stale)
+        return removed
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file so erased rows do not linger in the log."""
-        try:
-            async with self._lock:
-                await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        except sqlite3.Error as error:
-            raise _translate(error) from None
+        await self._call(lambda db: db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall())
 
     async def count_people(self) -> int:
-        async with self._lock, self.db.execute("SELECT COUNT(*) FROM people") as cursor:
-            row = await cursor.fetchone()
+        row = await self._call(lambda db: db.execute("SELECT COUNT(*) FROM people").fetchone())
         return int(row[0]) if row else 0
 
     async def table_rows_for(self, key: UserKey) -> dict[str, int]:
-        counts: dict[str, int] = {}
-        async with self._lock:
-            for table, (platform_col, id_col) in PERSONAL_TABLES.items():
-                async with self.db.execute(
-                    f"SELECT COUNT(*) FROM {table} WHERE {platform_col} = ? AND {id_col} = ?",
-                    (key.platform, key.user_id),
-                ) as cursor:
-                    row = await cursor.fetchone()
-                counts[table] = int(row[0]) if row else 0
-        return counts
+        def count(db: sqlite3.Connection) -> dict[str, int]:
+            return {
+                table: int(
+                    db.execute(
+                        f"SELECT COUNT(*) FROM {table} WHERE {platform_col} = ? AND {id_col} = ?",
+                        (key.platform, key.user_id),
+                    ).fetchone()[0]
+                )
+                for table, (platform_col, id_col) in PERSONAL_TABLES.items()
+            }
+
+        return await self._call(count)
 
     # ---- nudges ---------------------------------------------------------------------------------
     async def claim_due(
@@ -235,44 +278,41 @@ class SQLiteStore:
     ) -> list[DueNudge]:
         if not platforms:
             return []
-        async with self.transaction() as db:
-            cursor = await db.execute(
-                SQL.claim(len(platforms)), (owner, utc(lease_until), utc(now), utc(now), *platforms, limit)
-            )
-            rows = await cursor.fetchall()
-            await cursor.close()
+
+        def claim(db: sqlite3.Connection) -> tuple[list[Any], list[Any]]:
+            args = (owner, utc(lease_until), utc(now), utc(now), *platforms, limit)
+            rows = db.execute(SQL.claim(len(platforms)), args).fetchall()
             ids = [row["id"] for row in rows]
-            found: list[Any] = []
-            if ids:
-                # A separate read: SQLite plans a subquery inside RETURNING as a full scan of people.
-                async with db.execute(SQL.answers_for(len(ids)), ids) as cursor:
-                    found = list(await cursor.fetchall())
+            # A separate read: SQLite plans a subquery inside RETURNING as a full scan of people.
+            found = db.execute(SQL.answers_for(len(ids)), ids).fetchall() if ids else []
+            return rows, found
+
+        rows, found = await self._write(claim)
         return claimed(rows, found)
 
     async def record_nudge(self, record: NudgeRecord) -> bool:
         (log, logged), (update, moved) = SQL.record_nudge(record)
-        async with self.transaction() as db:
-            cursor = await db.execute(log, logged)
-            if cursor.rowcount != 1:
+
+        def write(db: sqlite3.Connection) -> bool:
+            if db.execute(log, logged).rowcount != 1:
                 return False
-            await db.execute(update, moved)
-        return True
+            db.execute(update, moved)
+            return True
+
+        return await self._write(write)
 
     async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
-        async with self.transaction() as db:
-            cursor = await db.execute(SQL.retry_nudge, (utc(retry_at), schedule_id, owner))
-            return cursor.rowcount == 1
+        args = (utc(retry_at), schedule_id, owner)
+        return await self._write(lambda db: db.execute(SQL.retry_nudge, args).rowcount == 1)
 
     async def release_nudges(self, owner: str) -> int:
-        async with self.transaction() as db:
-            cursor = await db.execute(SQL.release_nudges, (owner,))
-            return cursor.rowcount
+        return await self._write(lambda db: db.execute(SQL.release_nudges, (owner,)).rowcount)
 
     async def earliest_due(self, platforms: Sequence[str]) -> datetime | None:
         if not platforms:
             return None
-        async with self._lock, self.db.execute(SQL.earliest_due(len(platforms)), tuple(platforms)) as cursor:
-            row = await cursor.fetchone()
+        sql, args = SQL.earliest_due(len(platforms)), tuple(platforms)
+        row = await self._call(lambda db: db.execute(sql, args).fetchone())
         return parse_time(row[0]) if row and row[0] else None
 
     async def schedules_due_before(
@@ -280,21 +320,25 @@ class SQLiteStore:
     ) -> list[DueNudge]:
         sql = SQL.due_before(None if platforms is None else len(platforms))
         args = (utc(end), after_id, *(platforms or ()), limit)
-        async with self._lock, self.db.execute(sql, args) as cursor:
-            rows = await cursor.fetchall()
+        rows = await self._call(lambda db: db.execute(sql, args).fetchall())
         return [due_from(row) for row in rows]
 
     async def upsert_channel_schedule(self, schedule: Schedule) -> Schedule:
         key = channel_key(schedule)
-        async with self.transaction() as db:
-            await db.execute(SQL.upsert_schedule, schedule_row(schedule))
-            async with db.execute(SQL.select_own_schedule, key) as cursor:
-                row = await cursor.fetchone()
+
+        def upsert(db: sqlite3.Connection) -> Any:
+            db.execute(SQL.upsert_schedule, schedule_row(schedule))
+            return db.execute(SQL.select_own_schedule, key).fetchone()
+
+        row = await self._write(upsert)
         assert row is not None
         return schedule_from(row)
 
     async def delete_channel_schedule(self, platform: str, channel_id: str) -> bool:
-        async with self.transaction() as db:
+        def delete(db: sqlite3.Connection) -> bool:
+            count = 0
             for sql in SQL.forget_by_target:
-                cursor = await db.execute(sql, (platform, TargetKind.CHANNEL.value, channel_id))
-            return cursor.rowcount > 0  # the last DELETE is the schedule's
+                count = db.execute(sql, (platform, TargetKind.CHANNEL.value, channel_id)).rowcount
+            return count > 0  # the last DELETE is the schedule's
+
+        return await self._write(delete)
