@@ -8,8 +8,10 @@ every template the code names exists.
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 import sys
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -233,7 +235,7 @@ def check_templates(templates: Templates, book: ResourceBook, report: Report) ->
     for locale in templates.locales:
         own = set(templates.template_names(locale))
         for extra in sorted(own - english):
-            report.fail(f"{locale}/{extra}: no English original")
+            report.fail(f"{locale}: extra template {extra} (no English original)")
         for name in sorted(english):
             if name.startswith("partials/"):
                 continue
@@ -258,6 +260,67 @@ def check_templates(templates: Templates, book: ResourceBook, report: Report) ->
                 report.fail(f"{locale} label {key}: must be 1-{LABEL_LIMIT} characters")
 
 
+TRANSLATIONS_DIR = "translations"
+
+
+def english_digests(templates: Templates) -> dict[str, str]:
+    """SHA-256 of each English template's source, by template name."""
+    folder = templates.root / DEFAULT_LOCALE
+    return {
+        name: hashlib.sha256((folder / f"{name}.j2").read_bytes()).hexdigest()
+        for name in templates.template_names(DEFAULT_LOCALE)
+    }
+
+
+def translated_digests(templates: Templates, locale: str) -> dict[str, str]:
+    """What `messages/translations/<locale>.toml` records: the English digest each translation followed."""
+    path = templates.root / TRANSLATIONS_DIR / f"{locale}.toml"
+    if not path.is_file():
+        return {}
+    return dict(tomllib.loads(path.read_text(encoding="utf-8")).get("templates", {}))
+
+
+def mark_translated(templates: Templates, locale: str) -> Path:
+    """Record that every template `locale` has now follows the current English (after a review)."""
+    own = set(templates.template_names(locale))
+    digests = {name: digest for name, digest in english_digests(templates).items() if name in own}
+    lines = [
+        "# The SHA-256 of each English template when this translation was last brought up to date.",
+        "# Written by `keepgoing check --mark-translated <locale>`; do not edit by hand.",
+        "[templates]",
+        *(f'"{name}" = "{digest}"' for name, digest in sorted(digests.items())),
+    ]
+    path = templates.root / TRANSLATIONS_DIR / f"{locale}.toml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def check_translations(templates: Templates, report: Report) -> list[str]:
+    """Fail on templates and labels a locale lacks or has without an English original; return warnings
+    for translations whose English changed since they were last marked translated."""
+    english = set(templates.template_names(DEFAULT_LOCALE))
+    english_labels = set(templates.label_keys(DEFAULT_LOCALE))
+    digests = english_digests(templates)
+    warnings: list[str] = []
+    for locale in templates.locales:
+        if locale == DEFAULT_LOCALE:
+            continue
+        own = set(templates.template_names(locale))
+        labels = set(templates.label_keys(locale))
+        for name in sorted(english - own):
+            report.fail(f"{locale}: missing template {name}")
+        for key in sorted(english_labels - labels):
+            report.fail(f"{locale}: missing label {key}")
+        for key in sorted(labels - english_labels):
+            report.fail(f"{locale}: extra label {key} (no English original)")
+        recorded = translated_digests(templates, locale)
+        for name in sorted(own & english):
+            if recorded.get(name) != digests[name]:
+                warnings.append(f"{locale}: stale template {name} (English changed since it was translated)")
+    return warnings
+
+
 def check_code_references(templates: Templates, report: Report) -> None:
     english = set(templates.template_names(DEFAULT_LOCALE))
     for name in sorted(named_templates() - english):
@@ -280,11 +343,17 @@ def check_code_references(templates: Templates, report: Report) -> None:
                 report.fail(f"{path.name}: label {match.group(1)!r} does not exist")
 
 
-def run_check(root: Path | None = None) -> int:
-    """Print a one-line verdict (and each problem); exit status 1 on any problem."""
+def run_check(root: Path | None = None, mark: str | None = None) -> int:
+    """Print a one-line verdict (each problem, and stale translations as warnings); exit 1 on any problem.
+
+    With `mark`, first record that locale's translations as following the current English."""
     templates = Templates(root) if root else Templates()
+    if mark is not None:
+        print(f"check: marked translated: {mark_translated(templates, mark)}")
     book = ResourceBook.load()
     report = Report(problems=[])
+    for warning in check_translations(templates, report):
+        print(f"check: warning: {warning}", file=sys.stderr)
     check_templates(templates, book, report)
     check_code_references(templates, report)
     for problem in report.problems:

@@ -7,6 +7,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bot.adapters.base import PlatformStopped
@@ -15,8 +16,17 @@ from bot.logs import setup_logging
 from bot.store import StoreError
 
 
+def _version() -> str:
+    """The installed distribution's version (a checkout without an install says so)."""
+    try:
+        return version("keepgoing")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="keepgoing", description="Keep Going chat companion")
+    parser.add_argument("--version", action="version", version=f"keepgoing {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the configured platforms (the console chat when none is)")
     run.add_argument(
@@ -27,7 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default="local", help="act as another person (default: local)")
     chat.add_argument("--db", type=Path, help="use another SQLite database file")
     chat.add_argument("--locale", default="en", help="the language to chat in (default: en)")
-    sub.add_parser("check", help="render every template in every locale and check platform limits")
+    check = sub.add_parser("check", help="render every template in every locale and check platform limits")
+    check.add_argument("--mark-translated", metavar="LOCALE", help="record LOCALE as following the English")
     nudges = sub.add_parser("nudges", help="list the nudges due soon: who would receive what (sends nothing)")
     nudges.add_argument("--dry-run", action="store_true", required=True, help="list only (required)")
     nudges.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default: 24)")
@@ -79,7 +90,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from bot.check import run_check
 
-        return run_check()
+        return run_check(mark=args.mark_translated)
     if args.command == "discord-sync":
         return _discord_sync(settings, args.guild)
     if args.command == "nudges":

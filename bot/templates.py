@@ -17,9 +17,9 @@ from typing import Any
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, Template
 
 from bot.domain import Markup
+from bot.paths import MESSAGES_DIR
 
 DEFAULT_LOCALE = "en"
-MESSAGES_DIR = Path(__file__).resolve().parent.parent / "messages"
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>\[\]#])")
 _MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(?=\d)")

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from pathlib import Path
 
-import bot
+from bot.paths import MESSAGES_DIR as MESSAGES_DIR  # re-exported to the knowledge modules
 
-MESSAGES_DIR = Path(bot.__file__).resolve().parent.parent / "messages"
 DEFAULT_LOCALE = "en"
 
 _QUOTES = str.maketrans({"\u2018": "'", "\u2019": "'", "\u02bc": "'", "`": "'", "\u00b4": "'"})

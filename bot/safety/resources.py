@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import bot
+from bot.paths import MESSAGES_DIR
 
 INTL = "INTL"
 KINDS = frozenset({"crisis", "text", "youth", "emergency", "directory"})
@@ -69,7 +69,7 @@ class _Country:
 
 
 def _default_directory() -> Path:
-    return Path(bot.__file__).parent.parent / "messages" / "resources"
+    return MESSAGES_DIR / "resources"
 
 
 def _load_file(path: Path) -> _Country:
