@@ -18,6 +18,7 @@ from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
+from bot.engine import therapist_note as tn
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, payload
 from bot.knowledge import answers as ab
 from bot.knowledge import kb
@@ -302,7 +303,15 @@ class _Turn:
         if self.person is None or self.person.plan_at is None:
             self.say("no_plan", started=self.person is not None)
             return
-        self.says.extend(r.plan(self.person))
+        self.says.extend(r.plan(self.person, offer_note=True))
+
+    def _therapist_note(self) -> None:
+        """The plan as a Markdown note to bring to a first session (a file on every platform)."""
+        if self.person is None or self.person.plan_at is None:
+            self.say("no_plan", started=self.person is not None)
+            return
+        file = tn.note_file(self.person, self.ctx.locale)
+        self.says.append(Say("therapist_note", attachment=file))
 
     def _cancel(self, _args: str) -> None:
         if self.person is None or not r.is_question(self.flow.step):
@@ -434,6 +443,8 @@ class _Turn:
             self._restart("")
         elif action == "not_now":
             self._not_now()
+        elif action == "tnote":
+            self._therapist_note()
         else:
             self.say("stale_button")
             self.restate()

@@ -156,12 +156,18 @@ def plan_values(person: Person) -> dict[str, Any]:
     }
 
 
-def plan(person: Person) -> list[Say]:
-    """The plan to try again, in two short messages: what you found and next steps; questions to ask."""
+NOTE_BUTTON = ((Choice("therapist_note", payload(ANY_STEP, "tnote")),),)
+"""Under the plan shown by /plan: the note for a new therapist, as a file."""
+
+
+def plan(person: Person, *, offer_note: bool = False) -> list[Say]:
+    """The plan to try again, in two short messages: what you found and next steps; questions to ask
+    (with the offer of a note for a new therapist when `offer_note`)."""
     values = plan_values(person)
     routes = [route for reason in ROUTED_REASONS for route in values["routes"][reason]][:3]
     extra = [Say("plan_routes", values={"routes": routes})] if routes else []
-    return [Say("plan", values=values), *extra, Say("plan_questions", values=values)]
+    questions = Say("plan_questions", values=values, buttons=NOTE_BUTTON if offer_note else ())
+    return [Say("plan", values=values), *extra, questions]
 
 
 def finish(person: Person, now: datetime) -> Person:

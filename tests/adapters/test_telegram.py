@@ -122,6 +122,30 @@ async def test_a_full_reflection_by_buttons(fake: FakeTelegram, bot: BotProcess)
         assert "reply_markup" not in (fake.message(person.user_id, record.message_id) or {})
 
 
+async def test_plan_offers_a_note_for_a_new_therapist_as_a_document(
+    fake: FakeTelegram, bot: BotProcess
+) -> None:
+    person = Person(fake, 700_000_009, SAID)
+    await person.send("/start")
+    for label in ("Yes, let's begin", "United Kingdom", "It ran out"):
+        await person.press(label, 1)
+    person.mark = fake.mark()
+    record = person.last_with_button("Yes, that's the main thing")
+    fake.user_presses(
+        person.user_id, record.message_id, person.data_for(record, "Yes, that's the main thing")
+    )
+    await fake.wait_for(lambda r: "Questions you could ask a new therapist" in r.text, person.user_id)
+    await person.send("/plan")
+    await fake.wait_for(lambda r: "A note for a new therapist" in json.dumps(r.buttons), person.user_id)
+    [reply] = await person.press("A note for a new therapist", 1)
+    assert "It's yours" in reply.text
+    await eventually(lambda: bool(fake.documents(person.user_id)))
+    [document] = fake.documents(person.user_id)
+    assert document.filename == "keepgoing-note-for-a-new-therapist.md"
+    note = (document.content or b"").decode()
+    assert note.startswith("# A note for a new therapist") and "practical things got in the way" in note
+
+
 async def test_free_text_and_a_crisis_message(fake: FakeTelegram, bot: BotProcess) -> None:
     person = Person(fake, 700_000_002, SAID)
     [hint] = await person.send("hello, is anybody there at all")
