@@ -16,6 +16,7 @@ import pytest
 
 from bot.adapters.base import Delivery
 from bot.adapters.discord import DiscordAdapter, channel_chat, person_chat
+from bot.adapters.discord.client import descriptions as _descriptions
 from bot.adapters.discord.layout import CUSTOM_ID_LIMIT, custom_id, pack_rows, parts
 from bot.config import ConfigError, Settings
 from bot.domain import Button, Markup, Outgoing, TargetKind
@@ -355,6 +356,13 @@ async def test_the_real_process_syncs_runs_and_survives_a_restart(tmp_path: Path
         assert sync.returncode == 0, err.decode()
         assert "synced to server" in out.decode()
         assert {"start", "setup", "encourage", "resources"} <= {c["name"] for c in fake.commands[guild.id]}
+        synced = {c["name"]: c for c in fake.commands[guild.id]}
+        spanish = _descriptions(locale="es")  # the Spanish words, for people whose Discord is in Spanish
+        for code in ("es-ES", "es-419"):
+            assert synced["plan"]["description_localizations"][code] == spanish["plan"]
+            assert synced["setup"]["options"][0]["description_localizations"][code] == spanish["setup_weekly"]
+            choices = synced["setup"]["options"][0]["choices"]
+            assert choices[0]["name_localizations"][code] == spanish["setup_on"]
 
         first = await _keepgoing(fake, db, "run")
         try:

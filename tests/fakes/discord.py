@@ -2096,6 +2096,58 @@ def _validate_modal(data: dict[str, Any]) -> None:
         raise _form_error(problems)
 
 
+# Discord's locale codes (https://discord.com/developers/docs/reference#locales); others are refused.
+DISCORD_LOCALES = frozenset(
+    {
+        "id",
+        "da",
+        "de",
+        "en-GB",
+        "en-US",
+        "es-ES",
+        "es-419",
+        "fr",
+        "hr",
+        "it",
+        "lt",
+        "hu",
+        "nl",
+        "no",
+        "pl",
+        "pt-BR",
+        "ro",
+        "fi",
+        "sv-SE",
+        "vi",
+        "tr",
+        "cs",
+        "el",
+        "bg",
+        "ru",
+        "uk",
+        "hi",
+        "th",
+        "zh-CN",
+        "ja",
+        "zh-TW",
+        "ko",
+    }
+)
+
+
+def _validate_localizations(
+    found: Any, path: str, problems: dict[str, tuple[str, str]], limit: int = 100
+) -> None:
+    """`name_localizations` / `description_localizations`: known locale codes, 1-`limit` characters each."""
+    if found is None:
+        return
+    for code, text in dict(found).items():
+        if code not in DISCORD_LOCALES:
+            problems[f"{path}.{code}"] = ("INVALID_LOCALE", f"Invalid locale {code!r}")
+        elif not isinstance(text, str) or not 1 <= len(text) <= limit:
+            problems[f"{path}.{code}"] = ("BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length.")
+
+
 def _validate_command_options(
     options: list[dict[str, Any]], path: str, problems: dict[str, tuple[str, str]]
 ) -> None:
@@ -2113,6 +2165,9 @@ def _validate_command_options(
         desc = opt.get("description") or ""
         if not 1 <= len(desc) <= 100:
             problems[f"{p}.description"] = ("BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100.")
+        _validate_localizations(
+            opt.get("description_localizations"), f"{p}.description_localizations", problems
+        )
         if opt.get("type") in (1, 2):
             _validate_command_options(opt.get("options") or [], f"{p}.options", problems)
             continue
@@ -2128,6 +2183,9 @@ def _validate_command_options(
         _max_len(problems, f"{p}.choices", choices, 25)
         for k, ch in enumerate(choices):
             _max_len(problems, f"{p}.choices.{k}.name", ch.get("name"), 100)
+            _validate_localizations(
+                ch.get("name_localizations"), f"{p}.choices.{k}.name_localizations", problems
+            )
             if isinstance(ch.get("value"), str):
                 _max_len(problems, f"{p}.choices.{k}.value", ch["value"], 100)
 
@@ -2152,6 +2210,9 @@ def _validate_commands(cmds: list[dict[str, Any]]) -> None:
                     "BASE_TYPE_BAD_LENGTH",
                     "Must be between 1 and 100 in length.",
                 )
+            _validate_localizations(
+                cmd.get("description_localizations"), f"{i}.description_localizations", problems
+            )
             _validate_command_options(cmd.get("options") or [], f"{i}.options", problems)
         else:
             if not 1 <= len(name) <= 32:

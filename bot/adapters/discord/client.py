@@ -75,6 +75,29 @@ def descriptions(root: Path = MESSAGES_DIR, locale: str = DEFAULT_LOCALE) -> dic
     return found
 
 
+class MessagesTranslator(app_commands.Translator):
+    """Slash command descriptions, options and choices in each locale messages/ has: Discord shows every
+    person the words of their client's language (es-ES and es-419 both read messages/es)."""
+
+    def __init__(self, root: Path = MESSAGES_DIR) -> None:
+        super().__init__()
+        self._texts = {
+            folder.name: descriptions(root, folder.name)
+            for folder in sorted(root.iterdir())
+            if folder.name != DEFAULT_LOCALE and (folder / SHARED_COMMANDS).is_file()
+        }
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        key = string.extras.get("key")
+        texts = self._texts.get(locale.value) or self._texts.get(locale.value.split("-")[0])
+        return texts.get(key) if texts is not None and key is not None else None
+
+
 def _handlers(interaction: discord.Interaction) -> Handlers | None:
     client = interaction.client
     return client.handlers if isinstance(client, KeepGoingClient) else None
@@ -106,7 +129,7 @@ class EngineButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=CUST
 
 
 def _personal_command(
-    name: str, engine_command: str, description: str
+    name: str, engine_command: str, description: app_commands.locale_str
 ) -> app_commands.Command[Any, ..., None]:
     async def callback(interaction: discord.Interaction) -> None:
         handlers = _handlers(interaction)
@@ -118,42 +141,46 @@ def _personal_command(
 
 def build_tree(client: discord.Client, texts: dict[str, str] | None = None) -> app_commands.CommandTree[Any]:
     """Every slash command. Usable in servers and in DMs with the bot; not installable to a user account."""
-    text = texts if texts is not None else descriptions()
+    english = texts if texts is not None else descriptions()
+
+    def text(key: str) -> app_commands.locale_str:
+        return app_commands.locale_str(english[key], key=key)
+
     tree: app_commands.CommandTree[Any] = app_commands.CommandTree(
         client,
         allowed_contexts=app_commands.AppCommandContext(guild=True, dm_channel=True, private_channel=False),
         allowed_installs=app_commands.AppInstallationType(guild=True, user=False),
     )
     for name, engine_command in PERSONAL_COMMANDS.items():
-        tree.add_command(_personal_command(name, engine_command, text[name]))
+        tree.add_command(_personal_command(name, engine_command, text(name)))
 
-    @tree.command(name="note", description=text["note"])
-    @app_commands.describe(text=text["note_text"])
+    @tree.command(name="note", description=text("note"))
+    @app_commands.describe(text=text("note_text"))
     async def note(interaction: discord.Interaction, text: str | None = None) -> None:
         handlers = _handlers(interaction)
         if handlers is not None:
             await handlers.on_personal_command(interaction, "note", text or "")
 
-    @tree.command(name="encourage", description=text["encourage"])
+    @tree.command(name="encourage", description=text("encourage"))
     async def encourage(interaction: discord.Interaction) -> None:
         handlers = _handlers(interaction)
         if handlers is not None:
             await handlers.on_encourage(interaction)
 
-    @tree.command(name="resources", description=text["resources"])
+    @tree.command(name="resources", description=text("resources"))
     async def resources(interaction: discord.Interaction) -> None:
         handlers = _handlers(interaction)
         if handlers is not None:
             await handlers.on_resources(interaction)
 
-    @tree.command(name="setup", description=text["setup"])
+    @tree.command(name="setup", description=text("setup"))
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
-    @app_commands.describe(weekly=text["setup_weekly"])
+    @app_commands.describe(weekly=text("setup_weekly"))
     @app_commands.choices(
         weekly=[
-            app_commands.Choice(name=text["setup_on"], value="on"),
-            app_commands.Choice(name=text["setup_off"], value="off"),
+            app_commands.Choice(name=text("setup_on"), value="on"),
+            app_commands.Choice(name=text("setup_off"), value="off"),
         ]
     )
     async def setup(interaction: discord.Interaction, weekly: str = "on") -> None:
@@ -201,6 +228,7 @@ class KeepGoingClient(discord.AutoShardedClient):
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(EngineButton)
+        await self.tree.set_translator(MessagesTranslator())
 
     async def on_message(self, message: discord.Message) -> None:
         if self.handlers is not None:
