@@ -67,8 +67,8 @@ def settle() -> int:
 
 # ---- ours ------------------------------------------------------------------------------------------
 async def ours(db: Path, due: int) -> dict[str, Any]:
+    from bot.dispatcher import Dispatcher, DispatchSettings
     from bot.engine import Engine
-    from bot.nudges.dispatcher import Dispatcher, DispatchSettings
     from bot.safety import CrisisDetector, ResourceBook
     from bot.store import store_from_url
     from bot.templates import Templates

@@ -25,11 +25,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from benchmarks._stores import SQLiteTarget, Target, empty_store, quick, targets
+from bot.dispatcher import Dispatcher, DispatchSettings
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind, UserKey
 from bot.engine import Engine
 from bot.engine.reflection import REASONS
 from bot.nudges.content import remember
-from bot.nudges.dispatcher import Dispatcher, DispatchSettings
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store
 from bot.store.base import NudgeOutcome, NudgeRecord

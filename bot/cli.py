@@ -127,7 +127,7 @@ def _discord_sync(settings: Settings, guild: int | None) -> int:
 async def _chat(settings: Settings, user: str, locale: str) -> int:
     from bot.adapters.console import ConsoleAdapter
     from bot.app import background, running_engine
-    from bot.nudges.dispatcher import Dispatcher, OneChat
+    from bot.dispatcher import Dispatcher, OneChat
 
     async with running_engine(settings) as engine:
         console = ConsoleAdapter(engine, user_id=user, locale=locale)
@@ -141,7 +141,7 @@ async def _nudges_dry_run(settings: Settings, hours: float) -> int:
     """Print who would receive which nudge in the next `hours` (masked ids; nothing is sent or claimed)."""
     from datetime import UTC, datetime
 
-    from bot.nudges.dispatcher import dry_run
+    from bot.dispatcher import dry_run
     from bot.store import store_from_url
 
     store = store_from_url(settings.database_url)

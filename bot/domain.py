@@ -5,10 +5,11 @@ Nothing here does I/O or knows a platform library. Engine, store and adapters al
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 
 class Markup(StrEnum):
@@ -93,6 +94,51 @@ class Outgoing:
     @property
     def payloads(self) -> list[str]:
         return [b.payload for row in self.buttons for b in row]
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A button: a label key from `labels.toml` and the opaque payload it sends back."""
+
+    label: str
+    payload: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Say:
+    """A reply before rendering: a template name, its values, and buttons in rows."""
+
+    template: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    buttons: tuple[tuple[Choice, ...], ...] = ()
+    attachment: tuple[str, bytes] | None = None  # (filename, content)
+    urgent: bool = False  # a crisis reply: sent before anything still waiting for this chat
+
+    def choices(self) -> list[Choice]:
+        return [choice for row in self.buttons for choice in row]
+
+
+class Delivery(StrEnum):
+    """What became of one send."""
+
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # blocked the bot, closed DMs, chat gone: stop sending
+    FAILED = "failed"  # a temporary failure after retries: try again later
+
+
+class Sender(Protocol):
+    """Sends a message outside a conversation turn (nudges, community posts)."""
+
+    platform: str
+
+    async def send(self, chat_id: str, message: Outgoing) -> Delivery: ...
+
+
+class Renderer(Protocol):
+    """Turns unrendered replies into text and buttons for one platform (the engine is one)."""
+
+    def render(self, says: list[Say], platform: str, locale: str) -> list[Outgoing]: ...
 
 
 @dataclass(frozen=True)

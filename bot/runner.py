@@ -9,8 +9,8 @@ from typing import Protocol
 from bot.adapters.base import PlatformStopped
 from bot.app import background, retention_sweeper, running_engine, stop_event_on_signals
 from bot.config import Settings
+from bot.dispatcher import DEFAULT_RATES, Dispatcher, DispatchSettings
 from bot.engine import Engine
-from bot.nudges.dispatcher import DEFAULT_RATES, Dispatcher, DispatchSettings
 
 logger = logging.getLogger(__name__)
 

@@ -10,18 +10,23 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from enum import StrEnum
-from typing import Protocol
 
-from bot.domain import Outgoing
+from bot.domain import Delivery, Sender
+
+__all__ = [
+    "STOP_GRACE",
+    "Delivery",
+    "Job",
+    "Outbox",
+    "PlatformStopped",
+    "Run",
+    "Sender",
+    "Superseded",
+    "parse_command",
+    "split_text",
+]
 
 logger = logging.getLogger(__name__)
-
-
-class Delivery(StrEnum):
-    SENT = "sent"
-    UNREACHABLE = "unreachable"  # blocked the bot, closed DMs, chat gone: stop sending
-    FAILED = "failed"  # a temporary failure after retries: try again later
 
 
 class PlatformStopped(Exception):
@@ -31,14 +36,6 @@ class PlatformStopped(Exception):
 
 class Superseded(Exception):
     """A message was given up before its call went out: an urgent one for the same chat came first."""
-
-
-class Sender(Protocol):
-    """Sends a message outside a conversation turn (nudges, community posts)."""
-
-    platform: str
-
-    async def send(self, chat_id: str, message: Outgoing) -> Delivery: ...
 
 
 def parse_command(text: str) -> tuple[str, str] | None:

@@ -2,35 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from bot.domain import Choice, Say
+
+__all__ = ["ANY_STEP", "FLOW_VERSION", "Choice", "Say", "parse_payload", "payload"]
 
 FLOW_VERSION = 1
 ANY_STEP = "*"
-
-
-@dataclass(frozen=True)
-class Choice:
-    """A button: a label key from `labels.toml` and the opaque payload it sends back."""
-
-    label: str
-    payload: str
-    values: Mapping[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Say:
-    """A reply before rendering: a template name, its values, and buttons in rows."""
-
-    template: str
-    values: Mapping[str, Any] = field(default_factory=dict)
-    buttons: tuple[tuple[Choice, ...], ...] = ()
-    attachment: tuple[str, bytes] | None = None  # (filename, content)
-    urgent: bool = False  # a crisis reply: sent before anything still waiting for this chat
-
-    def choices(self) -> list[Choice]:
-        return [choice for row in self.buttons for choice in row]
 
 
 def payload(step: str, value: str) -> str:

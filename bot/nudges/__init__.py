@@ -1,5 +1,5 @@
-"""Nudges: when each one is due (timing), what it says (content), and the loop that sends them (dispatcher).
+"""Nudges: when each one is due (timing), what it says (content, words) and where (zones).
 
-`timing` and `content` are pure; only `dispatcher` touches the store and the adapters, so the engine may
-use the pure parts without importing the loop.
+All of it is pure: the loop that sends them is `bot.dispatcher`, above the engine and the adapters, so
+the engine may use these parts without importing the loop.
 """

@@ -15,8 +15,8 @@ import os
 import sys
 from datetime import UTC, datetime, timedelta
 
+from bot.dispatcher import Dispatcher, DispatchSettings
 from bot.engine import Engine
-from bot.nudges.dispatcher import Dispatcher, DispatchSettings
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import store_from_url
 from bot.templates import Templates

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 
 from bot.adapters.base import Delivery
 from bot.adapters.console import ConsoleAdapter
+from bot.dispatcher import Dispatcher, DispatchSettings, dry_run
 from bot.domain import Rhythm, Schedule, TargetKind
 from bot.engine import Engine
 from bot.engine.say import Say
 from bot.nudges.content import CARE, COMMUNITY, RECENT_KEEP, SESSION, STEP
-from bot.nudges.dispatcher import Dispatcher, DispatchSettings, dry_run
 from bot.store.base import NudgeOutcome, NudgeRecord
 from tests.chat import Chat
 from tests.conftest import Clock

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from bot.dispatcher import Dispatcher, DispatchSettings, dry_run
 from bot.engine import Engine
-from bot.nudges.dispatcher import Dispatcher, DispatchSettings, dry_run
 from bot.store import store_from_url
 from tests.chat import Chat, go_to
 from tests.conftest import Clock

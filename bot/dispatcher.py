@@ -26,12 +26,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.adapters.base import Delivery, Sender
-from bot.domain import Outgoing, Schedule, TargetKind
-from bot.engine import Engine
+from bot.domain import Delivery, Outgoing, Renderer, Say, Schedule, Sender, TargetKind
 from bot.engine.nudging import fewer_buttons, nudge_buttons
 from bot.engine.safety_plan import followup_buttons
-from bot.engine.say import Say
 from bot.nudges.content import NudgeContent, choose, remember
 from bot.nudges.timing import local_now, next_for, quiet_now
 from bot.store import Store
@@ -108,7 +105,7 @@ class Dispatcher:
     def __init__(
         self,
         store: Store,
-        engine: Engine,
+        engine: Renderer,
         senders: Mapping[str, Sender] | Iterable[Sender],
         settings: DispatchSettings | None = None,
         clock: Callable[[], datetime] = utcnow,
