@@ -115,6 +115,9 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
                 "ending": "therapist_ended" if flag else "",
                 "schedule": sample_schedule() if flag else None,
                 "retention_days": 36500,
+                "nudges_logged": 99999 if flag else 0,  # /mydata: the nudge log and update ids
+                "update_ids": 999 if flag else 0,
+                "update_id_hours": 48,
                 "number": 6,
                 "total": 6,
                 "country": "NZ" if flag else "",

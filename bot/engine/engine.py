@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -14,7 +13,6 @@ from bot.engine import mydata
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
 from bot.nudges.words import load_words
-from bot.ops.metrics import observe_turn
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store, StoreError
 from bot.store.records import UPDATE_ID_RETENTION
@@ -122,7 +120,6 @@ class Engine:
         Replies are rendered before the transaction commits, so a reply that cannot be rendered rolls the
         turn back (and a redelivery is handled afresh) instead of leaving a saved turn nobody saw.
         """
-        started = time.perf_counter()
         ctx = self._context(event)
         try:
             async with self.store.turn(event.who.key, event.update_key) as turn:
@@ -147,7 +144,6 @@ class Engine:
         if event.kind is not Kind.BUTTON:
             self.tails.put(event.who.key, "" if result.forget else result.tail, ctx.now)
         logger.info("turn platform=%s kind=%s replies=%d", event.who.platform, event.kind.value, len(replies))
-        observe_turn(event.who.platform, time.perf_counter() - started, [s.template for s in result.says])
         return replies
 
     async def _checkpoint(self) -> None:

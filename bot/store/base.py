@@ -7,7 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.domain import Schedule, UserData, UserKey
 
@@ -67,7 +67,10 @@ class Turn(Protocol):
         """Write the person's record and own schedule as they should be after this turn."""
 
     async def forget(self) -> None:
-        """Erase every row about the person, in every table."""
+        """Erase every row about the person, in every table (their update ids included)."""
+
+    async def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """Every stored row about the person, table by table, as it was when the turn began (/mydata)."""
 
 
 class Store(Protocol):
@@ -86,6 +89,9 @@ class Store(Protocol):
 
     async def expire_inactive(self, before: datetime) -> int:
         """Erase everyone last seen before `before`; returns how many people."""
+
+    async def prune_updates(self, before: datetime) -> int:
+        """Forget update ids handled before `before`, everyone's (see records.UPDATE_ID_RETENTION)."""
 
     async def checkpoint(self) -> None:
         """Make erased rows unrecoverable from logs where the store keeps them (SQLite's WAL)."""

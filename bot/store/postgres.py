@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import asyncpg
 
@@ -35,6 +36,7 @@ from bot.store.records import (
     parse_time,
     person_from,
     person_row,
+    plain_row,
     schedule_from,
     schedule_row,
     statements,
@@ -132,6 +134,14 @@ class PostgresTurn:
         with translated():
             await delete_person(self.conn, self.key)
         self.data = UserData()
+
+    async def rows(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        with translated():
+            for table, sql in SQL.personal_rows.items():
+                rows = await self.conn.fetch(sql, self.key.platform, self.key.user_id)
+                found[table] = [plain_row(r) for r in rows]
+        return found
 
 
 async def delete_person(conn: asyncpg.Connection, key: UserKey) -> None:
@@ -309,6 +319,10 @@ class PostgresStore:
         with translated():
             await self.pool.execute("DELETE FROM processed_updates WHERE handled_at < $1", cutoff)
         return removed
+
+    async def prune_updates(self, before: datetime) -> int:
+        with translated():
+            return _count(await self.pool.execute(SQL.prune_updates, utc(before)))
 
     async def count_people(self) -> int:
         with translated():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey
@@ -182,13 +182,36 @@ def numbered(n: int) -> str:
     return f"${n}"
 
 
-# Tables that hold rows about a person, and the columns that name them.
+# Tables that hold rows about a person, and the columns that name them. /mydata exports every row of
+# each (schedules and nudge_log: the person's own kinds only, not a channel's) and /forget erases them.
 PERSONAL_TABLES = {
     "people": ("platform", "user_id"),
     "processed_updates": ("platform", "user_id"),
     "schedules": ("platform", "target_id"),
     "nudge_log": ("platform", "target_id"),
 }
+# Columns that name a person; a table with one of these holds rows about someone (the privacy test's rule).
+PERSON_KEY_COLUMNS = ("user_id", "target_id")
+
+# Update ids (processed_updates) exist only so a redelivered platform update is not handled twice.
+# Platforms redeliver within about a day, so ids older than this are pruned, for everyone, consented or not.
+UPDATE_ID_RETENTION = timedelta(hours=48)
+
+
+def rows_select(table: str, mark: Mark) -> str:
+    """Every row `table` holds about a person: (platform, user_id), oldest first where rows have a time."""
+    platform_col, id_col = PERSONAL_TABLES[table]
+    where = f"{platform_col} = {mark(1)} AND {id_col} = {mark(2)}"
+    if id_col == "target_id":
+        kinds = ", ".join(f"'{kind.value}'" for kind in OWN_KINDS)
+        where += f" AND target_kind IN ({kinds})"
+    return f"SELECT * FROM {table} WHERE {where}"
+
+
+def plain_row(row: Any) -> dict[str, Any]:
+    """A database row as a plain dict of JSON-ready values (column name -> value)."""
+    names = row.keys()  # sqlite3.Row and asyncpg.Record iterate over values, so ask for the names
+    return {name: row[name] for name in names}
 
 
 def _upsert(table: str, columns: tuple[str, ...], conflict: str, keep: int, mark: Mark) -> str:
@@ -232,6 +255,8 @@ class Statements:
     log_nudge: str  # (slot_at, outcome, template, recorded_at, schedule_id, owner): only while leased
     retry_nudge: str  # (retry_at, schedule_id, owner)
     release_nudges: str  # (owner,)
+    prune_updates: str  # (handled_before,): update ids older than de-duplication needs
+    personal_rows: dict[str, str]  # table -> SELECT of every row about (platform, user_id)
 
     def forget(self, key: UserKey) -> list[tuple[str, tuple[str, ...]]]:
         """Every DELETE that erases a person, with its parameters, in a safe order."""
@@ -354,4 +379,6 @@ def statements(
         release_nudges=(
             f"UPDATE schedules SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = {m1}"
         ),
+        prune_updates=f"DELETE FROM processed_updates WHERE handled_at < {m1}",
+        personal_rows={table: rows_select(table, mark) for table in PERSONAL_TABLES},
     )

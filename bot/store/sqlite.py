@@ -29,6 +29,7 @@ from bot.store.records import (
     parse_time,
     person_from,
     person_row,
+    plain_row,
     qmark,
     schedule_from,
     schedule_row,
@@ -128,6 +129,13 @@ def _forget(db: sqlite3.Connection, key: UserKey) -> None:
         db.execute(sql, params)
 
 
+def _personal_rows(db: sqlite3.Connection, key: UserKey) -> dict[str, list[dict[str, Any]]]:
+    """Every row about a person in every personal table (the /mydata export's source)."""
+    params = (key.platform, key.user_id)
+    found = SQL.personal_rows.items()
+    return {table: [plain_row(r) for r in db.execute(sql, params)] for table, sql in found}
+
+
 @dataclass
 class SQLiteTurn:
     """A turn inside one `BEGIN IMMEDIATE` transaction; its writes are queued and run at commit."""
@@ -136,6 +144,7 @@ class SQLiteTurn:
     duplicate: bool
     data: UserData
     writes: Writes = field(default_factory=list)
+    db: ConnectionThread | None = None  # for reads inside the open transaction (/mydata)
 
     async def save(self, data: UserData) -> None:
         if data.person is not None and data.person != self.data.person:
@@ -155,6 +164,13 @@ class SQLiteTurn:
     async def forget(self) -> None:
         self.writes.extend(SQL.forget(self.key))
         self.data = UserData()
+
+    async def rows(self) -> dict[str, list[dict[str, Any]]]:
+        assert self.db is not None
+        try:
+            return await self.db.call(_personal_rows, self.key)
+        except sqlite3.Error as error:
+            raise _translate(error) from None
 
 
 class SQLiteStore:
@@ -222,7 +238,7 @@ class SQLiteStore:
                 duplicate, data = await db.call(_begin_turn, key, update_key)
             except sqlite3.Error as error:
                 raise _translate(error) from None
-            turn = SQLiteTurn(key, duplicate, data)
+            turn = SQLiteTurn(key, duplicate, data, db=db)
             try:
                 yield turn
             except BaseException:
@@ -249,6 +265,9 @@ class SQLiteStore:
         if removed:
             await self.checkpoint()
         return removed
+
+    async def prune_updates(self, before: datetime) -> int:
+        return await self._write(lambda db: db.execute(SQL.prune_updates, (utc(before),)).rowcount)
 
     async def checkpoint(self) -> None:
         """Fold the WAL into the main file so erased rows do not linger in the log."""
