@@ -218,7 +218,7 @@ class KeepGoingClient(discord.AutoShardedClient):
             intents=intents,
             allowed_mentions=discord.AllowedMentions.none(),
             shard_count=shard_count,
-            shard_ids=shard_ids,
+            shard_ids=shard_ids,  # type: ignore[arg-type]  # discord.py takes None (its default): all shards
             guild_ready_timeout=guild_ready_timeout,
             max_messages=None,  # keep no copies of people's messages in memory
             chunk_guilds_at_startup=False,
