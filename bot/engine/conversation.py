@@ -26,6 +26,11 @@ from bot.nudges.words import NudgeWords, load_words
 from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
 
 NOTE_LIMIT = 500
+COMMANDS = (
+    "start", "plan", "safetyplan", "nudges", "help", "privacy", "mydata", "forget", "country", "note",
+    "cancel", "restart",
+)  # fmt: skip
+"""Every command the engine answers: each must be in Telegram's menu, Discord's commands and /help."""
 
 
 @dataclass(frozen=True)
@@ -262,6 +267,7 @@ class _Turn:
             "nudges": self._nudges_command,
             "safetyplan": lambda _: self._care(lambda care: care.command()),
         }
+        assert set(handlers) == set(COMMANDS)  # one list of what the engine answers
         handler = handlers.get(self.event.command)
         if handler is None:
             self.say("unknown_command")

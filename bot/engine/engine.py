@@ -10,16 +10,19 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, UserData, UserKey
+from bot.engine import mydata
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
 from bot.nudges.words import load_words
 from bot.ops.metrics import observe_turn
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store, StoreError
+from bot.store.records import UPDATE_ID_RETENTION
 from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
 
+NOTHING_TO_FORGET = "forget_nothing"  # /forget with no record kept: their recent update ids still go
 MARKUP = {"telegram": Markup.HTML, "discord": Markup.MARKDOWN}
 
 
@@ -127,9 +130,12 @@ class Engine:
                     logger.info("duplicate update skipped platform=%s", event.who.platform)
                     return []
                 result = step(turn.data, event, ctx)
+                if any(say.template == mydata.TEMPLATE for say in result.says):
+                    rows = await turn.rows()  # every stored row, for the /mydata file
+                    result = replace(result, says=mydata.with_export(result.says, result.data, rows, ctx.now))
                 replies = merge(self.render(result.says, event.who.platform, ctx.locale))
-                if result.forget:
-                    await turn.forget()
+                if result.forget or any(say.template == NOTHING_TO_FORGET for say in result.says):
+                    await turn.forget()  # with no record, what is left is their update ids: erased too
                 elif result.data != turn.data and result.data.person is not None:
                     await turn.save(result.data)
         except StoreError as error:
@@ -192,8 +198,13 @@ class Engine:
         return self.render([Say(template, values=values)], platform, locale)[0]
 
     async def expire_inactive(self) -> int:
-        """Erase people inactive for longer than the retention period."""
-        cutoff = self.clock() - timedelta(days=self.settings.retention_days)
+        """Erase people inactive for longer than the retention period, and update ids older than
+        de-duplication needs (`UPDATE_ID_RETENTION`, everyone's, whether they consented or not)."""
+        now = self.clock()
+        pruned = await self.store.prune_updates(now - UPDATE_ID_RETENTION)
+        if pruned:
+            logger.info("retention: pruned %d old update ids", pruned)
+        cutoff = now - timedelta(days=self.settings.retention_days)
         removed = await self.store.expire_inactive(cutoff)
         if removed:
             logger.info("retention: erased %d inactive people", removed)

@@ -39,6 +39,7 @@ from bot.config import Settings
 from bot.domain import Incoming, Kind, Outgoing, Rhythm, Schedule, TargetKind, Who
 from bot.engine import Engine
 from bot.nudges import timing
+from bot.ops.metrics import count_discord_rate_limits
 from bot.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,7 @@ class DiscordAdapter:
         self.engine = engine
         self.settings = settings
         self.ready_timeout = ready_timeout
+        count_discord_rate_limits()
         self.client = KeepGoingClient(
             self,
             shard_count=settings.discord_shard_count,
@@ -279,6 +281,11 @@ class DiscordAdapter:
         if ready not in done:
             logger.warning("discord: not ready after %.0f s; still connecting", self.ready_timeout)
         self._gateway.add_done_callback(self._gateway_ended)
+
+    def connected(self) -> bool:
+        """For /readyz: the gateway is up and READY (discord.py clears it while reconnecting)."""
+        gateway_up = self._gateway is not None and not self._gateway.done()
+        return gateway_up and self.client.is_ready() and not self.client.is_closed()
 
     @staticmethod
     def _gateway_ended(task: asyncio.Task[None]) -> None:

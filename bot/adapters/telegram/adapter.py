@@ -164,6 +164,13 @@ class TelegramAdapter:
             await self.stop()
             raise
 
+    def connected(self) -> bool:
+        """For /readyz: taking updates (polling or the webhook listening) and not stopped by a conflict."""
+        updater = self.app.updater
+        return (
+            self.app.running and updater is not None and updater.running and not self.polling_request.silent
+        )
+
     def _on_poll_error(self, error: TelegramError) -> None:
         """getUpdates failed. A 409 means another process polls this token (or set a webhook): stop
         instead of fighting it for ever; anything else PTB retries with a growing pause."""

@@ -30,6 +30,7 @@ from telegram.warnings import PTBDeprecationWarning
 from bot.adapters.base import Delivery, Superseded, split_text
 from bot.adapters.telegram.mapping import keyboard
 from bot.domain import Outgoing
+from bot.ops.metrics import RATE_LIMITED
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,7 @@ class TelegramSender:
                 await call()
                 return Delivery.SENT
             except RetryAfter as error:
+                RATE_LIMITED.labels("telegram").inc()
                 delay = seconds(error)
                 logger.warning("telegram %s: flood control, wait %.0fs (attempt %d)", what, delay, attempt)
                 if delay > MAX_RETRY_AFTER:

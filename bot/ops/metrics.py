@@ -1,0 +1,97 @@
+"""Prometheus metrics: counts and durations only.
+
+Labels are bounded and say nothing about anyone: the platform, a nudge outcome, a template-free kind.
+Never a person's words, a user id or a chat id (tests/ops scrape /metrics and check).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+ProcessCollector(registry=REGISTRY)
+PlatformCollector(registry=REGISTRY)
+
+TURNS = Counter("keepgoing_turns", "Turns the engine handled", ["platform"], registry=REGISTRY)
+TURN_SECONDS = Histogram(
+    "keepgoing_turn_seconds",
+    "Time one engine turn took (load, step, save, render)",
+    ["platform"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+CRISIS_REPLIES = Counter(
+    "keepgoing_crisis_replies", "Turns that answered with the crisis lines", ["platform"], registry=REGISTRY
+)
+CHECK_QUESTIONS = Counter(
+    "keepgoing_check_questions",
+    "Turns that asked the direct safety check question (a possible sign)",
+    ["platform"],
+    registry=REGISTRY,
+)
+NUDGES = Counter(
+    "keepgoing_nudges",
+    "Nudges handled by outcome (sent, failed, unreachable, retrying, missed, quiet)",
+    ["platform", "outcome"],
+    registry=REGISTRY,
+)
+NUDGE_PASS_SECONDS = Histogram(
+    "keepgoing_nudge_pass_seconds",
+    "Time one nudge dispatcher pass took",
+    buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 30.0, 60.0, 120.0, 300.0),
+    registry=REGISTRY,
+)
+RATE_LIMITED = Counter(
+    "keepgoing_platform_rate_limited",
+    "429 Too Many Requests answers from a platform",
+    ["platform"],
+    registry=REGISTRY,
+)
+
+CRISIS_TEMPLATES = frozenset({"crisis", "crisis_check"})
+CHECK_TEMPLATE = "risk_check"
+
+
+def observe_turn(platform: str, seconds: float, templates: list[str]) -> None:
+    """Count one turn, its duration and whether it brought the crisis lines or the check question."""
+    TURNS.labels(platform).inc()
+    TURN_SECONDS.labels(platform).observe(seconds)
+    if CRISIS_TEMPLATES.intersection(templates):
+        CRISIS_REPLIES.labels(platform).inc()
+    if CHECK_TEMPLATE in templates:
+        CHECK_QUESTIONS.labels(platform).inc()
+
+
+def exposition() -> tuple[bytes, str]:
+    """The text a scrape gets, and its content type."""
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+class _DiscordRateLimits(logging.Filter):
+    """discord.py waits out 429s inside its HTTP client and only logs them: count those log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.msg if isinstance(record.msg, str) else ""
+        if "responded with 429" in text:  # once per 429, global or not
+            RATE_LIMITED.labels("discord").inc()
+        return True
+
+
+_DISCORD_FILTER = _DiscordRateLimits()
+
+
+def count_discord_rate_limits() -> None:
+    """Watch discord.py's HTTP logger for 429s (idempotent)."""
+    library = logging.getLogger("discord.http")
+    if _DISCORD_FILTER not in library.filters:
+        library.addFilter(_DISCORD_FILTER)
