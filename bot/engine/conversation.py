@@ -7,6 +7,7 @@ first on every piece of free text, whatever step the person is in.
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from bot.nudges.words import NudgeWords, load_words
 from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
 
 NOTE_LIMIT = 500
+_OPENING = re.compile(r"\s*([^,.;:!?¡¿]+)[,.;:!?]")  # a reply's first clause: "no, I wasn't ready"
 COMMANDS = (
     "start", "plan", "safetyplan", "nudges", "help", "privacy", "mydata", "forget", "country", "note",
     "cancel", "restart",
@@ -626,6 +628,11 @@ class _Turn:
         asking = kb.looks_like_question(text, self.ctx.locale)
         if asking and kb.ask(text, self.ctx.locale) is not None:
             return self._question(text)
+        story = self._story(step_, text)
+        if story is not None:
+            self._set_flow(r.advance(self.flow, f"confirm:{story}"))
+            self.restate()
+            return True
         value = self._plain_answer(step_, text)
         if value is not None and step_ == r.RISK_CHECK_STEP:
             self._risk_answer(value)
@@ -637,12 +644,20 @@ class _Turn:
             return True
         if asking:
             return self._question(text)
-        reason = ab.recognise_reason(text, self.ctx.locale) if step_ in r.REASON_STEPS else None
-        if reason is not None:
-            self._set_flow(r.advance(self.flow, f"confirm:{reason}"))
-            self.restate()
-            return True
         return False
+
+    def _story(self, step_: str, text: str) -> str | None:
+        """At a reason question, the reason a short story names ("ya no podía pagarlo"), to confirm with
+        one question; None when there is none, or the reply opens with a plain answer ("no, I wasn't")."""
+        if step_ not in r.REASON_STEPS:
+            return None
+        reason = ab.recognise_reason(text, self.ctx.locale)
+        if reason is None:
+            return None
+        opening = _OPENING.match(text)
+        if opening and self._plain_answer(step_, opening.group(1)) is not None:
+            return None
+        return reason
 
     def _question(self, text: str) -> bool:
         """A question about therapy: the knowledge base's answer, or an honest "I don't know"; then

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
+import pytest
+
 from bot.engine import Engine
 from tests.chat import Chat, go_to
 
@@ -36,3 +40,83 @@ async def test_ran_out_suggests_practical_and_one_tap_reaches_a_plan_with_uk_rou
     assert "practical barriers" in chat.text
     await chat.press("Yes, that's the main thing")
     assert "NHS Talking Therapies" in chat.text
+
+
+# ---- the same in Spanish ------------------------------------------------------------------------
+
+
+async def _es_to_reason(chat: Chat, number: int) -> None:
+    """A Spanish speaker in Spain, at reason question `number` (1-6), earlier ones answered "En parte"."""
+    await chat.send("/start")
+    await chat.press("Sí, empecemos")
+    await chat.press("España")
+    await chat.press("Dejé de ir")
+    for _ in range(number - 1):
+        await chat.press("En parte")
+    assert f"{number} de 6" in chat.text
+
+
+async def _stored_answers(chat: Chat) -> dict[str, str]:
+    """What the reflection kept, read back from the /mydata file."""
+    await chat.send("/mydata")
+    [file] = [m.attachment for m in chat.last if m.attachment is not None]
+    return json.loads(file.content)["person"]["conversation"]["answers"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "meaning"), [("sí, un poco", "partly"), ("más o menos", "partly"), ("no sé", "unsure")]
+)
+async def test_spanish_plain_reply_answers_a_reason_question(
+    engine: Engine, reply: str, meaning: str
+) -> None:
+    chat = Chat(engine, locale="es")
+    await _es_to_reason(chat, 1)
+    await chat.send(reply)
+    assert "2 de 6" in chat.text
+    assert await _stored_answers(chat) == {"ready": meaning}
+
+
+async def test_spanish_skip_moves_on_without_an_answer(engine: Engine) -> None:
+    chat = Chat(engine, locale="es")
+    await _es_to_reason(chat, 2)
+    await chat.send("saltar esto")
+    assert "3 de 6" in chat.text
+    assert await _stored_answers(chat) == {"ready": "partly"}
+
+
+async def test_spanish_story_naming_a_reason_is_confirmed_with_one_question(engine: Engine) -> None:
+    chat = Chat(engine, locale="es")
+    await _es_to_reason(chat, 2)
+    await chat.send("ya no podía pagarlo")
+    assert "obstáculos prácticos" in chat.text and "¿Lo anoto para tu plan?" in chat.text
+    await chat.press("Sí, anótalo")
+    assert "2 de 6" in chat.text  # back to the question they were at
+    assert await _stored_answers(chat) == {"ready": "partly", "practical": "yes"}
+
+
+async def test_spanish_question_mid_reflection_is_answered_then_asked_again(engine: Engine) -> None:
+    chat = Chat(engine, locale="es")
+    await _es_to_reason(chat, 3)
+    await chat.send("¿qué es EMDR?")
+    assert "EMDR" in chat.text and "información general" in chat.text
+    assert "3 de 6" in chat.text
+    await chat.send("¿cuál es la capital de Perú?")
+    assert "Eso no lo sé" in chat.text and "3 de 6" in chat.text
+
+
+async def test_story_with_a_no_inside_is_heard_as_a_story(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:ready")
+    await chat.send("I never clicked with her")  # "never" is not a No to being ready
+    assert "not feeling a connection" in chat.text and "Shall I note that" in chat.text
+    await chat.press("Yes")
+    assert "1 of 6" in chat.text
+    assert await _stored_answers(chat) == {"rapport": "yes"}
+
+
+async def test_reply_opening_with_an_answer_is_that_answer(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:ready")
+    await chat.send("no, I wasn't ready")
+    assert "2 of 6" in chat.text
+    assert await _stored_answers(chat) == {"ready": "no"}
