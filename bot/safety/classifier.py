@@ -21,7 +21,7 @@ HEAD_CHARS = 300
 """Very long text is scored on its first and last HEAD_CHARS characters, so the cost is bounded."""
 MIN_GRAMS = 100
 """Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
-MIN_WORDS = 5
+MIN_WORDS = 3
 """Shorter messages ("don't text me") score 0: too little context; the patterns judge them alone."""
 
 

@@ -29,9 +29,9 @@ from bot.safety.normalise import normalise
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv")
-MAX_ALARMS = 0.05
-MAX_COMBINED = 0.058  # the tuned-table tests allow 6 % check questions on safe rows (patterns: 5.3 %)
-C = 1.0
+MAX_ALARMS = 0.06
+MAX_COMBINED = 0.09  # the issue allows 10 % check questions on safe held-out rows; out of fold on dev, 9 %
+C = 10.0
 MIN_DF = 2
 PRUNE = 0.02
 FOLDS = 5
