@@ -31,6 +31,7 @@ from bot.engine.nudging import fewer_buttons, nudge_buttons
 from bot.engine.safety_plan import followup_buttons
 from bot.nudges.content import NudgeContent, choose, remember
 from bot.nudges.timing import local_now, next_for, quiet_now
+from bot.ops.metrics import NUDGE_PASS_SECONDS, NUDGES
 from bot.store import Store
 from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
@@ -118,9 +119,14 @@ class Dispatcher:
         self.clock = clock
         self.owner = owner or default_owner()
         self.pacers = {p: Pacer(self.settings.rates.get(p)) for p in self.senders}
+        self._progress = self.now()  # when a pass last made progress (for /readyz)
 
     def now(self) -> datetime:
         return self.clock()
+
+    def lag(self) -> float:
+        """Seconds since a pass last made progress (finished, or handled a batch); /readyz reads it."""
+        return (self.now() - self._progress).total_seconds()
 
     # ---- the loop -------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -128,7 +134,8 @@ class Dispatcher:
         try:
             while True:
                 try:
-                    report = await self.run_once()
+                    with NUDGE_PASS_SECONDS.time():
+                        report = await self.run_once()
                     if report.handled:
                         logger.info("nudges: %s", report)
                     delay = await self._idle_for()
@@ -160,8 +167,10 @@ class Dispatcher:
                 now, self.owner, now + self.settings.lease, self.settings.batch, platforms
             )
             if not batch:
+                self._progress = self.now()
                 return report
             await asyncio.gather(*(self._handle(due, gate, report) for due in batch))
+            self._progress = self.now()
 
     # ---- one nudge ------------------------------------------------------------------------------
     def prepare(self, due: DueNudge) -> tuple[NudgeContent, Outgoing]:
@@ -216,6 +225,7 @@ class Dispatcher:
                 assert s.id is not None
                 if await self.store.retry_nudge(s.id, self.owner, now + backoff):
                     report.retrying += 1
+                    NUDGES.labels(s.platform, "retrying").inc()
                 else:
                     report.lost += 1
 
@@ -257,6 +267,7 @@ class Dispatcher:
             logger.warning("nudge lease lost before recording platform=%s outcome=%s", s.platform, outcome)
             return
         setattr(report, outcome.value, getattr(report, outcome.value) + 1)
+        NUDGES.labels(s.platform, outcome.value).inc()
 
 
 def catch_up_slot(s: Schedule, slot: datetime, now: datetime, grace: timedelta) -> datetime | None:

@@ -110,23 +110,6 @@ async def test_readyz_follows_the_telegram_connection(engine: Engine, session: a
             await server.stop()
 
 
-class Stalled:
-    """A dispatcher whose last pass was long ago (the real one's lag is wall-clock time)."""
-
-    def lag(self) -> float:
-        return 900.0
-
-
-async def test_readyz_names_a_lagging_dispatcher(engine: Engine, session: aiohttp.ClientSession) -> None:
-    server, base = await serving(Readiness(engine.store, dispatcher=Stalled(), max_lag=120))
-    try:
-        async with session.get(f"{base}/readyz") as response:
-            assert response.status == 503
-            assert set((await response.json())["not_ready"]) == {"nudges"}
-    finally:
-        await server.stop()
-
-
 async def test_metrics_count_turns_and_crisis_replies_without_words_or_ids(
     engine: Engine, session: aiohttp.ClientSession
 ) -> None:
