@@ -13,6 +13,7 @@ from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, Use
 from bot.engine import mydata
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
+from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.ops.metrics import observe_turn
 from bot.safety import CrisisDetector, ResourceBook
@@ -115,6 +116,7 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.clock = clock
         self.tails = RecentTails()
+        routes_book()  # the routes to therapy, checked now: a doubtful routes file stops start-up
 
     async def handle(self, event: Incoming) -> list[Outgoing]:
         """One turn. A redelivered update returns nothing; a store failure still answers kindly.

@@ -164,7 +164,11 @@ def plan(person: Person, *, offer_note: bool = False) -> list[Say]:
     """The plan to try again, in two short messages: what you found and next steps; questions to ask
     (with the offer of a note for a new therapist when `offer_note`)."""
     values = plan_values(person)
-    routes = [route for reason in ROUTED_REASONS for route in values["routes"][reason]][:3]
+    found = [route for reason in ROUTED_REASONS for route in values["routes"][reason]]
+    first: dict[str, Any] = {}
+    for route in found:  # a route serving both reasons is listed once
+        first.setdefault(route.name, route)
+    routes = list(first.values())[:3]
     extra = [Say("plan_routes", values={"routes": routes})] if routes else []
     questions = Say("plan_questions", values=values, buttons=NOTE_BUTTON if offer_note else ())
     return [Say("plan", values=values), *extra, questions]

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from bot.config import ConfigError
 from bot.knowledge.text import MESSAGES_DIR, base_locale
 
 KINDS = frozenset(
@@ -34,8 +35,9 @@ _KEYS = frozenset({"kind", "name", "how", "reasons", "source", "verified"})
 _ALIASES: Mapping[str, str] = {"UK": "GB"}
 
 
-class RouteError(ValueError):
-    """A routes file is malformed or holds an unverified entry; raised at load."""
+class RouteError(ConfigError):
+    """A routes file is malformed or holds an unverified entry; raised at load (start-up), and the
+    command line prints it as one line, like any configuration problem."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +64,19 @@ def _default_directory() -> Path:
 
 def load_file(path: Path) -> tuple[Route, ...]:
     """Read and check one `<CC>.toml` (raises RouteError on anything doubtful)."""
-    doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    name = f"routes/{path.name}"
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise RouteError(f"{name}: not valid TOML ({error})") from None
     if doc.get("country") != path.stem:
-        raise RouteError(f"{path.name}: country must be {path.stem!r}")
+        raise RouteError(f"{name}: country must be {path.stem!r}")
     entries = doc.get("route", [])
     if not isinstance(entries, list) or not entries:
-        raise RouteError(f"{path.name}: no [[route]] entries")
+        raise RouteError(f"{name}: no [[route]] entries")
     routes = []
     for i, entry in enumerate(entries):
-        routes.append(_route(entry, f"{path.name} route #{i + 1}"))
+        routes.append(_route(entry, f"{name} route #{i + 1}"))
     return tuple(routes)
 
 

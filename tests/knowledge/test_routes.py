@@ -7,8 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import main
+from bot.domain import Markup
+from bot.engine import Engine
+from bot.knowledge import routes as routes_module
 from bot.knowledge.routes import RouteBook, RouteError, book, routes_for
 from bot.safety import ResourceBook
+from bot.store import store_from_url
 
 GOOD = """
 country = "GB"
@@ -100,3 +105,61 @@ def test_a_file_without_entries_is_refused(tmp_path):
 def test_an_empty_folder_is_refused(tmp_path):
     with pytest.raises(RouteError):
         RouteBook.load(tmp_path)
+
+
+@pytest.fixture
+def shipped_routes_replaced(tmp_path, monkeypatch):
+    """The routes folder the bot reads at start-up, replaced by `tmp_path` for one test."""
+    monkeypatch.setattr(routes_module, "_default_directory", lambda: tmp_path)
+    book.cache_clear()
+    yield tmp_path
+    book.cache_clear()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (('reasons = ["practical"]', 'reasons = ["practical"]\nverified = false'), "marked verified = false"),
+        (('source = "example.org (n.d.)"', ""), "source are required"),
+    ],
+)
+def test_start_up_refuses_a_doubtful_routes_file_in_one_line(
+    shipped_routes_replaced, tmp_path, capsys, change, message
+):
+    old, new = change
+    _write(shipped_routes_replaced, GOOD.replace(old, new))
+    code = main(["chat", "--db", str(tmp_path / "kg.db")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("keepgoing: configuration problem: routes/GB.toml route #1: ")
+    assert message in err
+
+
+def test_the_engine_checks_routes_when_it_is_built(shipped_routes_replaced, templates, detector, resources):
+    _write(shipped_routes_replaced, GOOD.replace('how = "Refer yourself online"', 'how = "UNVERIFIED"'))
+    with pytest.raises(RouteError, match="UNVERIFIED"):
+        Engine(store_from_url("sqlite:///:memory:"), templates, detector, resources)
+
+
+@pytest.mark.parametrize("locale", ["en", "es"])
+@pytest.mark.parametrize("country", [*sorted(book().countries()), "ZZ", None])
+def test_the_plan_renders_routes_for_every_country_and_the_fallback_without(templates, locale, country):
+    from dataclasses import replace
+
+    from bot.check import LIMITS, sample_person
+    from bot.engine import reflection
+
+    person = replace(sample_person(), country=country, locale=locale)  # every reason recognised
+    says = reflection.plan(person, offer_note=True)
+    names = [say.template for say in says]
+    expected = routes_for(country, "practical", locale) + routes_for(country, "specialist", locale)
+    assert ("plan_routes" in names) == bool(expected)
+    for say in says:
+        for markup, limit in LIMITS.items():
+            text = templates.render(say.template, locale, markup, **say.values)
+            assert 0 < len(text) <= limit
+            if say.template == "plan_routes":
+                assert text.count("•") == min(3, len({r.name for r in expected}))
+    plan_text = templates.render("plan", locale, Markup.PLAIN, **says[0].values)
+    assert "sliding" in plan_text or "ingresos" in plan_text  # the general lower-cost step stays
