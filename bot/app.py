@@ -23,7 +23,7 @@ RETENTION_SWEEP_SECONDS = 3600
 @asynccontextmanager
 async def running_engine(settings: Settings) -> AsyncIterator[Engine]:
     """Open the store (migrating it), build the engine, and close everything on the way out."""
-    store = store_from_url(settings.database_url)
+    store = store_from_url(settings.database_url, group_commit=settings.sqlite_group_commit)
     await store.open()
     try:
         engine = Engine(

@@ -23,6 +23,17 @@ def _int(env: dict[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
 
 
+def _switch(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("on", "true", "yes", "1"):
+        return True
+    if raw in ("off", "false", "no", "0"):
+        return False
+    raise ConfigError(f"{name} must be on or off, got {raw!r}")
+
+
 def _shard_ids(env: dict[str, str], count: int | None) -> tuple[int, ...]:
     """DISCORD_SHARD_IDS: "0,1" or "0-3" (this process's shards of DISCORD_SHARD_COUNT); empty: all."""
     raw = env.get("DISCORD_SHARD_IDS", "").replace(" ", "")
@@ -72,6 +83,7 @@ class Settings:
     discord_shard_ids: tuple[int, ...] = ()  # empty: every shard of discord_shard_count
     platforms: tuple[str, ...] = ()  # the adapters this process runs; empty: every one with a token
     telegram_processes: int = 1  # processes running Telegram with this token, sharing its rate limit
+    sqlite_group_commit: bool = True  # SQLite: turns arriving together share one COMMIT (one fsync)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, *, dotenv: Path | None = None) -> Settings:
@@ -106,6 +118,7 @@ class Settings:
             discord_shard_ids=_shard_ids(env, shard_count),
             platforms=parse_platforms(env.get("PLATFORMS", "")),
             telegram_processes=telegram_processes,
+            sqlite_group_commit=_switch(env, "SQLITE_GROUP_COMMIT", True),
         )
 
     def runs(self, platform: str) -> bool:

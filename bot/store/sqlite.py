@@ -7,7 +7,6 @@ update key and reads the person; the second runs the turn's writes and commits.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -36,12 +35,15 @@ from bot.store.records import (
     statements,
     utc,
 )
-from bot.store.sqlite_thread import ConnectionThread
+from bot.store.sqlite_thread import ConnectionThread, GroupCommit
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Writes = list[tuple[str, tuple[Any, ...]]]
+
+# A turn that ends without committing takes back its own update key (and only its own: the time is part).
+_UNDO_UPDATE = "DELETE FROM processed_updates WHERE platform = ? AND update_key = ? AND handled_at = ?"
 
 # `+platform` in claims: walk the due index in time order rather than the platform's whole unique index.
 SQL = statements(qmark, answers_of="json_extract(p.flow, '$.answers')", platform_filter="+platform")
@@ -87,29 +89,16 @@ def _read(db: sqlite3.Connection, key: UserKey) -> UserData:
     )
 
 
-def _begin_turn(db: sqlite3.Connection, key: UserKey, update_key: str | None) -> tuple[bool, UserData]:
-    """Hop one: begin, record the update key (a redelivery is a duplicate), read the person."""
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        duplicate = False
-        if update_key is not None:
-            handled = (key.platform, update_key, key.user_id, utc(datetime.now(UTC)))
-            duplicate = db.execute(SQL.insert_update, handled).rowcount == 0
-        return duplicate, UserData() if duplicate else _read(db, key)
-    except BaseException:
-        _rollback(db)
-        raise
+def _begin_turn(db: sqlite3.Connection, key: UserKey, handled: tuple[Any, ...] | None) -> tuple[Any, Writes]:
+    """Hop one, inside the open transaction: record the update key (a redelivery is a duplicate), read.
 
-
-def _finish_turn(db: sqlite3.Connection, writes: Writes) -> None:
-    """Hop two: the turn's writes, then COMMIT (all or nothing)."""
-    try:
-        for sql, params in writes:
-            db.execute(sql, params)
-        db.execute("COMMIT")
-    except BaseException:
-        _rollback(db)
-        raise
+    Returns ((duplicate, data), the writes made), so the turn can be redone alone if its group is lost.
+    """
+    done: Writes = []
+    duplicate = handled is not None and db.execute(SQL.insert_update, handled).rowcount == 0
+    if handled is not None and not duplicate:
+        done.append((SQL.insert_update, handled))
+    return (duplicate, UserData() if duplicate else _read(db, key)), done
 
 
 def _migrate(db: sqlite3.Connection) -> None:
@@ -174,13 +163,14 @@ class SQLiteTurn:
 
 
 class SQLiteStore:
-    """The default store. One connection thread; an asyncio lock keeps its transactions from interleaving."""
+    """The default store. One connection thread; `GroupCommit` runs jobs one by one, grouping turns."""
 
-    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, path: str | Path, *, busy_timeout_ms: int = 5000, group_commit: bool = True) -> None:
         self.path = str(path)
         self.busy_timeout_ms = busy_timeout_ms
+        self.group_commit = group_commit  # turns arriving together share one COMMIT (SQLITE_GROUP_COMMIT)
         self._db: ConnectionThread | None = None
-        self._lock = asyncio.Lock()
+        self._groups: GroupCommit | None = None
 
     @property
     def db(self) -> ConnectionThread:
@@ -196,6 +186,7 @@ class SQLiteStore:
                 raise StoreUnavailable(f"the folder {parent} does not exist")
         try:
             self._db = ConnectionThread(self.path)
+            self._groups = GroupCommit(self._db, enabled=self.group_commit)
             await self._db.open()
             await self._db.call(self._configure)
             await self._write(_migrate)
@@ -214,40 +205,42 @@ class SQLiteStore:
         db.execute("PRAGMA foreign_keys = ON")
 
     async def close(self) -> None:
-        if self._db is not None:
-            db, self._db = self._db, None
-            await db.close()
+        if self._groups is not None:
+            groups, self._db, self._groups = self._groups, None, None
+            await groups.close()
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` on the connection thread, alone, with its errors as store errors."""
-        async with self._lock:
-            try:
-                return await self.db.call(fn, *args)
-            except sqlite3.Error as error:
-                raise _translate(error) from None
+        try:
+            return await self.groups.run(fn, *args)
+        except sqlite3.Error as error:
+            raise _translate(error) from None
 
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in one short write transaction on the connection thread."""
         return await self._call(_in_transaction, fn, *args)
 
+    @property
+    def groups(self) -> GroupCommit:
+        """The connection's scheduler: turns of different people share a COMMIT, anything else runs alone."""
+        if self._groups is None:
+            raise StoreUnavailable("the store is not open")
+        return self._groups
+
     @asynccontextmanager
     async def turn(self, key: UserKey, update_key: str | None = None) -> AsyncIterator[SQLiteTurn]:
-        async with self._lock:
-            db = self.db
-            try:
-                duplicate, data = await db.call(_begin_turn, key, update_key)
-            except sqlite3.Error as error:
-                raise _translate(error) from None
-            turn = SQLiteTurn(key, duplicate, data, db=db)
-            try:
-                yield turn
-            except BaseException:
-                await db.call(_rollback)
-                raise
-            try:
-                await db.call(_finish_turn, turn.writes)
-            except sqlite3.Error as error:
-                raise _translate(error) from None
+        handled = (
+            None if update_key is None else (key.platform, update_key, key.user_id, utc(datetime.now(UTC)))
+        )
+        undo = [] if handled is None else [(_UNDO_UPDATE, (handled[0], handled[1], handled[3]))]
+        try:
+            async with self.groups.turn(key, _begin_turn, (key, handled), undo) as (
+                (duplicate, data),
+                writes,
+            ):
+                yield SQLiteTurn(key, duplicate, data, writes, db=self.db)
+        except sqlite3.Error as error:
+            raise _translate(error) from None
 
     async def load(self, key: UserKey) -> UserData:
         return await self._call(_read, key)

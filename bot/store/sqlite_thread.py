@@ -11,7 +11,8 @@ import contextlib
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -27,6 +28,10 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_exception(error)
     else:
         future.set_result(result)
+
+
+class StoreJobError(sqlite3.Error):
+    """A grouped turn failed without an error of its own to report."""
 
 
 class ConnectionThread:
@@ -60,14 +65,18 @@ class ConnectionThread:
         if self._conn is not None:
             self._conn.close()
 
-    async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run `fn(connection, *args)` on the thread and return its result (or raise its error)."""
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue `fn(connection, *args)` on the thread; the future gets its result (or its error)."""
         if self._thread is None:
             raise sqlite3.OperationalError("unable to open database: the store is not open")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._jobs.put((fn, args, loop, future))
-        return await future
+        return future
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` on the thread and return its result (or raise its error)."""
+        return await self.submit(fn, *args)
 
     async def close(self) -> None:
         """Finish the queued jobs, close the connection and end the thread."""
@@ -114,3 +123,262 @@ class Rows:
 
     async def fetchall(self) -> list[Any]:
         return self._rows
+
+
+# ---- group commit: turns that arrive together share one transaction, and so one COMMIT / fsync ----
+Writes = list[tuple[str, tuple[Any, ...]]]
+Opener = Callable[..., tuple[Any, Writes]]  # a turn's reads; returns (value, the writes it already made)
+
+
+@dataclass(eq=False)
+class Member:
+    """A turn whose writes sit released in the open transaction, waiting for the COMMIT that holds them.
+
+    `state` and `error` are written on the connection thread only, and read once the job that settled
+    them is done: "open" until then, "committed" or "failed".
+    """
+
+    statements: Writes  # all it wrote, so it can be committed alone if the group is lost
+    done: asyncio.Future[None]
+    state: str = "open"
+    error: BaseException | None = None
+
+
+@dataclass(eq=False)
+class Group:
+    """The open transaction: turns join it until it is full, the last one out commits it."""
+
+    in_flight: int = 0  # turns that have begun and not yet written
+    joined: int = 0
+    members: list[Member] = field(default_factory=list)
+
+
+def _rollback(db: sqlite3.Connection) -> None:
+    if db.in_transaction:
+        db.execute("ROLLBACK")
+
+
+def _run(db: sqlite3.Connection, statements: Writes) -> None:
+    for sql, params in statements:
+        db.execute(sql, params)
+
+
+def _alone(db: sqlite3.Connection, member: Member) -> None:
+    """Commit a member's statements in a transaction of their own (the group holding them was lost)."""
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        _run(db, member.statements)
+        db.execute("COMMIT")
+        member.state = "committed"
+    except sqlite3.Error as error:
+        _rollback(db)
+        member.state, member.error = "failed", error
+
+
+def _redo_open(db: sqlite3.Connection, members: list[Member], but: Member | None = None) -> None:
+    for member in members:
+        if member.state == "open" and member is not but:
+            _alone(db, member)
+
+
+def _commit_group(db: sqlite3.Connection, members: list[Member]) -> None:
+    """COMMIT the open transaction; if that fails (or it was lost), commit each member on its own."""
+    if db.in_transaction:
+        try:
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            _rollback(db)
+        else:
+            for member in members:
+                if member.state == "open":
+                    member.state = "committed"
+    _redo_open(db, members)
+
+
+def _open_turn(db: sqlite3.Connection, opener: Opener, args: tuple[Any, ...]) -> tuple[Any, Writes]:
+    """A turn's first hop: join the open transaction (or BEGIN IMMEDIATE one) and run `opener`'s reads."""
+    if not db.in_transaction:
+        db.execute("BEGIN IMMEDIATE")
+    return opener(db, *args)
+
+
+def _undo(db: sqlite3.Connection, undo: Writes) -> None:
+    if db.in_transaction:
+        with contextlib.suppress(sqlite3.Error):
+            _run(db, undo)
+
+
+def _abandon_turn(db: sqlite3.Connection, undo: Writes, closing: list[Member] | None) -> None:
+    """A turn that will not write: undo what its first hop wrote; commit the group if it was the last."""
+    _undo(db, undo)
+    if closing is not None:
+        _commit_group(db, closing)
+
+
+def _close_turn(
+    db: sqlite3.Connection,
+    member: Member,
+    writes: Writes,
+    undo: Writes,
+    closing: list[Member] | None,
+    members: list[Member],
+) -> None:
+    """A turn's second hop: its writes under a SAVEPOINT of their own, then COMMIT if it closes the group.
+
+    A failing turn is rolled back to its savepoint (and `undo` run) while the others go on. Should an
+    error have ended the whole transaction, the members still open are committed one by one.
+    """
+    statements = writes
+    if not db.in_transaction:  # an earlier error ended the transaction this turn read in
+        _redo_open(db, members, but=member)
+        statements = member.statements
+    try:
+        if not db.in_transaction:
+            db.execute("BEGIN IMMEDIATE")
+        db.execute("SAVEPOINT turn")
+        _run(db, statements)
+        db.execute("RELEASE turn")
+    except sqlite3.Error as error:
+        member.state, member.error = "failed", error
+        if db.in_transaction:
+            db.execute("ROLLBACK TO turn")
+            db.execute("RELEASE turn")
+            _undo(db, undo)
+        else:
+            _redo_open(db, members)
+    if closing is not None:
+        _commit_group(db, closing)
+
+
+class GroupCommit:
+    """Runs store work on one connection thread and lets concurrent turns share a COMMIT.
+
+    Turns of different people overlap: each joins the open transaction for its reads, runs its writes
+    under a SAVEPOINT of its own, and the last turn in flight commits them all in its second hop. A
+    turn's `async with` ends only after the COMMIT that holds it, so no reply goes out for a turn that
+    is not durable. Turns of one person take turns (`key`). Anything else (`run`) waits for the open
+    group to commit and runs alone. With `enabled=False` every turn has the transaction to itself.
+    """
+
+    def __init__(self, conn: ConnectionThread, *, enabled: bool = True, max_turns: int = 64) -> None:
+        self.conn = conn
+        self.enabled = enabled
+        self.max_turns = max_turns if enabled else 1
+        self.commits = 0  # COMMITs that ended a group of turns (how much grouping happened)
+        self.turns = 0
+        self._cond = asyncio.Condition()
+        self._group: Group | None = None
+        self._exclusive = 0  # `run` calls waiting or running: no new turn joins meanwhile
+        self._people: dict[Any, tuple[asyncio.Lock, int]] = {}
+        self._waking: set[asyncio.Task[None]] = set()
+
+    # ---- one person at a time --------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _person(self, key: Any) -> AsyncIterator[None]:
+        lock, users = self._people.get(key, (None, 0))
+        if lock is None:
+            lock = asyncio.Lock()
+        self._people[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._people[key]
+            if users == 1:
+                del self._people[key]
+            else:
+                self._people[key] = (lock, users - 1)
+
+    # ---- the open group --------------------------------------------------------------------------
+    def _admits(self) -> bool:
+        return not self._exclusive and (self._group is None or self._group.joined < self.max_turns)
+
+    async def _join(self) -> Group:
+        async with self._cond:
+            await self._cond.wait_for(self._admits)
+            group = self._group = self._group or Group()
+            group.in_flight += 1
+            group.joined += 1
+            return group
+
+    def _leave(self, group: Group) -> list[Member] | None:
+        """One turn fewer in flight; when it was the last, close the group: the members to commit."""
+        group.in_flight -= 1
+        if group.in_flight:
+            return None
+        if self._group is group:
+            self._group = None
+        self.commits += 1
+        self._wake()
+        return list(group.members)
+
+    def _wake(self) -> None:
+        async def wake() -> None:
+            async with self._cond:
+                self._cond.notify_all()
+
+        task = asyncio.get_running_loop().create_task(wake())
+        self._waking.add(task)
+        task.add_done_callback(self._waking.discard)
+
+    @staticmethod
+    def _settle(group: Group, future: asyncio.Future[Any]) -> None:
+        """A job on `group` is done: resolve the futures of the members it committed or failed."""
+        broken = future.exception() if not future.cancelled() else None
+        for member in group.members:
+            if member.done.done():
+                continue
+            if member.state == "committed":
+                member.done.set_result(None)
+            elif member.state == "failed":
+                member.done.set_exception(member.error or StoreJobError())
+            elif broken is not None and not group.in_flight:  # the closing job itself broke
+                member.done.set_exception(broken)
+
+    def _job(self, group: Group, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
+        future = self.conn.submit(fn, *args)
+        future.add_done_callback(lambda f: self._settle(group, f))
+        return future
+
+    @contextlib.asynccontextmanager
+    async def turn(self, key: Any, opener: Opener, args: tuple[Any, ...], undo: Writes) -> AsyncIterator[Any]:
+        """Yield (`opener`'s value, the list the turn appends its writes to); durable when it ends.
+
+        `opener(db, *args)` runs the turn's reads (and first writes) inside the open transaction and
+        returns (value, the writes made); `undo` reverses those if the turn ends without committing.
+        """
+        async with self._person(key):
+            group = await self._join()
+            try:
+                value, done = await asyncio.shield(self.conn.submit(_open_turn, opener, args))
+                writes: Writes = []
+                yield value, writes
+            except BaseException:
+                closing = self._leave(group)
+                await asyncio.shield(self._job(group, _abandon_turn, undo, closing))
+                raise
+            self.turns += 1
+            member = Member([*done, *writes], asyncio.get_running_loop().create_future())
+            group.members.append(member)
+            closing = self._leave(group)
+            await asyncio.shield(
+                self._job(group, _close_turn, member, writes, undo, closing, list(group.members))
+            )
+            await asyncio.shield(member.done)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` alone on the thread, once the open group has committed."""
+        async with self._cond:
+            self._exclusive += 1
+            try:
+                await self._cond.wait_for(lambda: self._group is None)
+                return await self.conn.call(fn, *args)
+            finally:
+                self._exclusive -= 1
+                self._cond.notify_all()
+
+    async def close(self) -> None:
+        """Let the open group commit, then stop the thread."""
+        async with self._cond:
+            await self._cond.wait_for(lambda: self._group is None)
+        await self.conn.close()

@@ -1,0 +1,117 @@
+"""Turns arriving together: each is durable when its `async with` ends, and one failing loses no other.
+
+The contract part runs on every store; the SQLite part also checks that the turns shared COMMITs and
+that each was visible to another connection (committed, not merely written) the moment its turn ended.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, Settings
+from bot.domain import UserData, UserKey
+from bot.store import Store, StoreError, store_from_url
+from bot.store.sqlite import SQLiteStore
+from tests.store.test_contract import person
+
+PEOPLE = 32
+
+
+class Refused(Exception):
+    """A turn body that fails on purpose."""
+
+
+async def one_turn(store: Store, n: int, *, fail: bool = False) -> None:
+    key = UserKey("telegram", str(n))
+    async with store.turn(key, f"update-{n}") as turn:
+        await asyncio.sleep(0)  # let the others queue up behind this turn
+        await turn.save(UserData(person=person(str(n))))
+        if fail:
+            raise Refused
+
+
+async def test_concurrent_turns_are_all_stored(store: Store) -> None:
+    await asyncio.gather(*(one_turn(store, n) for n in range(PEOPLE)))
+    assert await store.count_people() == PEOPLE
+    for n in range(PEOPLE):  # each update is remembered: a redelivery is a duplicate
+        async with store.turn(UserKey("telegram", str(n)), f"update-{n}") as turn:
+            assert turn.duplicate
+
+
+async def test_a_failing_turn_among_concurrent_ones_loses_only_itself(store: Store) -> None:
+    results = await asyncio.gather(
+        *(one_turn(store, n, fail=n == 7) for n in range(PEOPLE)), return_exceptions=True
+    )
+    assert [n for n, r in enumerate(results) if r is not None] == [7]
+    assert isinstance(results[7], Refused)
+    assert await store.count_people() == PEOPLE - 1
+    assert (await store.load(UserKey("telegram", "7"))).person is None
+    async with store.turn(UserKey("telegram", "7"), "update-7") as turn:
+        assert not turn.duplicate  # its update key was rolled back with it
+
+
+def committed_people(path: Path) -> set[str]:
+    """What another connection sees: only committed rows."""
+    with sqlite3.connect(path) as other:
+        return {row[0] for row in other.execute("SELECT user_id FROM people")}
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+async def test_each_turn_is_committed_when_it_ends(tmp_path: Path, grouped: bool) -> None:
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path, group_commit=grouped)
+    await store.open()
+    seen: dict[int, set[str]] = {}
+
+    async def turn_then_look(n: int) -> None:
+        await one_turn(store, n)
+        seen[n] = committed_people(path)  # right after this turn's `async with` ended
+
+    try:
+        await asyncio.gather(*(turn_then_look(n) for n in range(PEOPLE)))
+        assert all(str(n) in seen[n] for n in range(PEOPLE))
+        assert store.groups.turns == PEOPLE
+        if grouped:
+            assert store.groups.commits < PEOPLE / 4  # they shared COMMITs
+        else:
+            assert store.groups.commits == PEOPLE
+    finally:
+        await store.close()
+    assert committed_people(path) == {str(n) for n in range(PEOPLE)}
+
+
+async def test_a_turn_whose_writes_fail_in_a_group_loses_only_itself(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path)
+    await store.open()
+
+    async def bad_write(n: int) -> None:
+        async with store.turn(UserKey("telegram", str(n)), f"update-{n}") as turn:
+            await asyncio.sleep(0)
+            await turn.save(UserData(person=person(str(n))))
+            turn.writes.append(("INSERT INTO no_such_table VALUES (?)", (n,)))  # fails at commit time
+
+    try:
+        results = await asyncio.gather(
+            *(bad_write(n) if n == 5 else one_turn(store, n) for n in range(PEOPLE)),
+            return_exceptions=True,
+        )
+        assert [n for n, r in enumerate(results) if r is not None] == [5]
+        assert isinstance(results[5], StoreError)
+        assert store.groups.commits < PEOPLE / 4
+    finally:
+        await store.close()
+    assert committed_people(path) == {str(n) for n in range(PEOPLE) if n != 5}
+
+
+def test_group_commit_is_a_setting_on_by_default(tmp_path: Path) -> None:
+    assert Settings.from_env({}).sqlite_group_commit
+    assert not Settings.from_env({"SQLITE_GROUP_COMMIT": "off"}).sqlite_group_commit
+    with pytest.raises(ConfigError, match="SQLITE_GROUP_COMMIT"):
+        Settings.from_env({"SQLITE_GROUP_COMMIT": "sometimes"})
+    store = store_from_url(f"sqlite:///{tmp_path / 'kg.db'}", group_commit=False)
+    assert isinstance(store, SQLiteStore) and not store.group_commit
