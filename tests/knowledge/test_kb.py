@@ -56,14 +56,14 @@ def test_questions_find_the_right_entry_and_off_topic_gets_none(locale, capsys):
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_held_out_questions(locale, capsys):
-    """Written after tuning and never tuned on: a lower bar, reported to show how well it generalises."""
+    """Written after tuning and never tuned on: reported to show how well retrieval generalises (≥ 90 %)."""
     right, on, rejected, off = _score(HOLDOUT, locale)
     with capsys.disabled():
         print(
             f"\nknowledge {locale} held out: {right}/{on} right ({right / on:.0%}); "
             f"{rejected}/{off} off-topic rejected"
         )
-    assert right / on >= 0.8
+    assert right / on >= 0.9
     assert rejected / off >= 0.9
 
 
