@@ -1,7 +1,9 @@
 """The statistical crisis layer: character n-grams and logistic regression, scored in plain Python.
 
 The weights are trained by `python -m bot.safety.train` (`make classifier`) on the tuning tables
-and shipped as JSON in `model/`; nothing heavier than `json` and `math` is imported at run time.
+and shipped as JSON in `model/`; nothing heavier than `json`, `math` and `zlib` is imported at run
+time. Each n-gram is hashed (CRC-32) into one of BUCKETS weights, held in a float32 array: no
+n-gram strings are kept in memory, so the model costs half a megabyte.
 The detector consults it only when no pattern matched, to ask the check question.
 """
 
@@ -9,7 +11,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+import zlib
+from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +25,14 @@ HEAD_CHARS = 300
 MIN_GRAMS = 100
 """Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
 MIN_WORDS = 3
-"""Shorter messages ("don't text me") score 0: too little context; the patterns judge them alone."""
+"""Shorter messages ("text me") score 0: too little context; the patterns judge them alone."""
+BUCKETS = 1 << 17
+"""How many weights n-grams are hashed into (a power of two)."""
+
+
+def bucket(gram: str, buckets: int = BUCKETS) -> int:
+    """The weight an n-gram is hashed to: CRC-32 of its UTF-8 bytes, low bits."""
+    return zlib.crc32(gram.encode("utf-8")) & (buckets - 1)
 
 
 def ngrams(normalised_text: str, min_n: int = MIN_N, max_n: int = MAX_N, head: int = HEAD_CHARS) -> set[str]:
@@ -36,9 +46,9 @@ def ngrams(normalised_text: str, min_n: int = MIN_N, max_n: int = MAX_N, head: i
 
 @dataclass(frozen=True)
 class Classifier:
-    """Logistic regression over binary n-gram features, scaled by 1/sqrt(distinct n-grams, min MIN_GRAMS)."""
+    """Logistic regression over hashed binary n-gram features, scaled by 1/sqrt(max(n-grams, MIN_GRAMS))."""
 
-    weights: Mapping[str, float]
+    weights: array  # float32, one per bucket
     bias: float
     threshold: float
     min_n: int = MIN_N
@@ -52,8 +62,12 @@ class Classifier:
         """Read the shipped weights (raises FileNotFoundError while they are not built)."""
         data = json.loads(path.read_text(encoding="utf-8"))
         features = data["features"]
+        buckets = int(features["buckets"])
+        weights = array("f", bytes(4 * buckets))
+        for index, weight in data["weights"].items():
+            weights[int(index)] = weight
         return cls(
-            weights=data["weights"],
+            weights=weights,
             bias=float(data["bias"]),
             threshold=float(data["threshold"]),
             min_n=int(features["min_n"]),
@@ -68,8 +82,8 @@ class Classifier:
         if len(normalised_text.split(maxsplit=self.min_words)) < self.min_words:
             return 0.0
         grams = ngrams(normalised_text, self.min_n, self.max_n, self.head)
-        weights = self.weights
-        total = sum(weights.get(g, 0.0) for g in grams)
+        weights, mask, crc32 = self.weights, len(self.weights) - 1, zlib.crc32
+        total = sum(weights[crc32(g.encode("utf-8")) & mask] for g in grams)
         z = self.bias + total / math.sqrt(max(len(grams), self.min_grams))
         if z < -60:
             return 0.0

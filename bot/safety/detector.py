@@ -241,10 +241,98 @@ class _Group:
     exclude: re.Pattern[str] | None
 
 
+class _Regex(str):
+    """A compiled phrase (regex text) that remembers where it was written, for error messages."""
+
+    label: str = ""
+
+
+def _regex_or_error(source: str, parts: Iterable[str]) -> re.Pattern[str]:
+    """Compile a merged regex; on failure, name the phrase that broke it.
+
+    Phrases are compiled only merged (one regex per list), never one by one: each separate
+    compile would also sit in the `re` module's cache for the life of the process.
+    """
+    try:
+        return re.compile(source)
+    except re.error:
+        for part in parts:
+            try:
+                re.compile(part)
+            except re.error as exc:
+                raise PatternError(f"{getattr(part, 'label', '')}: {exc}") from exc
+        raise
+
+
 def _union(regexes: list[str]) -> re.Pattern[str] | None:
     if not regexes:
         return None
-    return re.compile("(?<= )(?:" + "|".join(f"(?:{r})" for r in regexes) + ")")
+    return _regex_or_error("(?<= )(?:" + "|".join(f"(?:{r})" for r in regexes) + ")", regexes)
+
+
+def _one_edit(typed: str, word: str) -> bool:
+    """Whether `typed` is `word` with one letter added, dropped, changed (to a-z) or two swapped."""
+    if typed == word or abs(len(typed) - len(word)) > 1:
+        return False
+    i = 0
+    shorter = min(len(typed), len(word))
+    while i < shorter and typed[i] == word[i]:
+        i += 1
+    if len(typed) == len(word):
+        if typed[i + 1 :] == word[i + 1 :]:
+            return typed[i] in _ALPHABET
+        return typed[i + 2 :] == word[i + 2 :] and typed[i] == word[i + 1] and typed[i + 1] == word[i]
+    if len(typed) > len(word):
+        return typed[i] in _ALPHABET and typed[i + 1 :] == word[i:]
+    return typed[i:] == word[i + 1 :]
+
+
+def _deletions(word: str) -> list[str]:
+    return [word[:i] + word[i + 1 :] for i in range(len(word))]
+
+
+@dataclass(frozen=True)
+class _Typos:
+    """Typos of the key words, found on demand instead of from a table of every variant.
+
+    A typed word of 3+ letters is rewritten to the one key word ([typos] fuzzy) it is one edit
+    from, unless it is a known word (the guard list, any word a pattern names, the slang table)
+    or one edit from two key words. The index maps each key word, and each spelling of it with
+    one letter dropped, to the key words: every key word one edit from a typed word is found
+    under the typed word or under one of its own one-letter deletions (then checked exactly).
+    """
+
+    index: Mapping[str, tuple[str, ...]]
+    known: frozenset[str]
+    dropped_g: Mapping[str, str]
+
+    @classmethod
+    def build(cls, fuzzy: Iterable[str], known: Iterable[str], dropped_g: Mapping[str, str]) -> _Typos:
+        index: dict[str, set[str]] = {}
+        for word in fuzzy:
+            if len(word) < _MIN_FUZZY:
+                continue
+            for key in (word, *_deletions(word)):
+                index.setdefault(key, set()).add(word)
+        return cls(
+            index={k: tuple(sorted(v)) for k, v in index.items()},
+            known=frozenset(known),
+            dropped_g=dict(dropped_g),
+        )
+
+    def fix(self, typed: str) -> str | None:
+        """The key word `typed` is a slip of, or None."""
+        if len(typed) < _MIN_FUZZY or typed in self.known:
+            return self.dropped_g.get(typed)
+        index = self.index
+        found: set[str] = set()
+        for key in (typed, *_deletions(typed)):
+            for word in index.get(key, ()):
+                if _one_edit(typed, word):
+                    found.add(word)
+        if len(found) == 1:
+            return found.pop()
+        return self.dropped_g.get(typed)
 
 
 @dataclass(frozen=True)
@@ -252,7 +340,7 @@ class _Rules:
     """Everything compiled from the pattern files; shared read-only by all turns."""
 
     words: Mapping[str, str]
-    typos: frozenset[str]
+    typos: _Typos
     exclude: re.Pattern[str] | None
     groups: tuple[_Group, ...]
     minor: re.Pattern[str] | None
@@ -265,12 +353,10 @@ class _Rules:
 
 def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
     try:
-        regex = _Parser(source, macros).compile()
-        re.compile(regex)
-    except re.error as exc:
-        raise PatternError(f"{where}: {exc} in {source!r}") from exc
+        regex = _Regex(_Parser(source, macros).compile())
     except PatternError as exc:
         raise PatternError(f"{where}: {exc}") from exc
+    regex.label = f"{where}: in {source!r}"
     return regex
 
 
@@ -324,21 +410,10 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
     # Typo variants of the words that carry the meaning, unless the variant is a real word (the
     # guard list), a word some pattern names, or one edit from two different key words.
     known = _words_in(all_sources) | set(words) | set(words.values()) | guard | fuzzy
-    typo_map: dict[str, str] = {}
-    ambiguous: set[str] = set()
-    for word in sorted(fuzzy):
-        for variant in typo_variants(word):
-            if variant in known or variant in words:
-                continue
-            if typo_map.get(variant, word) != word:
-                ambiguous.add(variant)
-            typo_map[variant] = word
-    for variant in ambiguous:
-        del typo_map[variant]
-    for word in sorted(known):  # dropped final g: "cuttin", "livin", "dyin"
-        if word.endswith("ing") and word[:-1] not in known:
-            typo_map.setdefault(word[:-1], word)
-    merged = {**typo_map, **words}
+    dropped_g = {  # dropped final g: "cuttin", "livin", "dyin"
+        word[:-1]: word for word in sorted(known) if word.endswith("ing") and word[:-1] not in known
+    }
+    typos = _Typos.build(fuzzy, known, dropped_g)
 
     exclude: list[str] = []
     minor: list[str] = []
@@ -383,11 +458,11 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
         if not regexes:
             continue
         named = [f"(?P<p{i}>{r})" for i, r in enumerate(regexes)]
-        regex = re.compile("(?<= )(?:" + "|".join(named) + ")")
+        regex = _regex_or_error("(?<= )(?:" + "|".join(named) + ")", regexes)
         groups.append(_Group(cat, level, regex, tuple(phrases), _union(per_exclude[cat])))
     return _Rules(
-        words=merged,
-        typos=frozenset(typo_map),
+        words=words,
+        typos=typos,
         exclude=_union(exclude),
         groups=tuple(groups),
         minor=_union(minor),
@@ -473,16 +548,24 @@ class CrisisDetector:
 
     def canonical(self, text: str) -> str:
         """normalise() plus the slang and typo word tables ("kms" -> "kill myself")."""
-        words = self._rules.words
-        return " ".join(words.get(w, w) for w in normalise(text).split())
+        return self._rewrite(normalise(text))
+
+    def _rewrite(self, normalised: str) -> str:
+        words, fix = self._rules.words, self._rules.typos.fix
+        out = []
+        for w in normalised.split():
+            replacement = words.get(w)
+            if replacement is None:
+                replacement = fix(w) or w
+            out.append(replacement)
+        return " ".join(out)
 
     def detect(self, text: str, previous: str = "") -> Signal | None:
         """The most urgent signal in the message, or in the previous tail joined to it."""
         normalised = normalise(text)
         if not normalised:
             return None
-        words = self._rules.words
-        current = " ".join(words.get(w, w) for w in normalised.split())
+        current = self._rewrite(normalised)
         found = self._match(current, start=0)
         if found is None and previous:
             before = self.canonical(previous)
@@ -499,13 +582,14 @@ class CrisisDetector:
     def explain(self, text: str, previous: str = "") -> Explanation:
         """What detect() does with this text, step by step (same decision, more detail)."""
         normalised = normalise(text)
-        words = self._rules.words
-        rewrites = tuple(
-            Rewrite(w, words[w], "typo" if w in self._rules.typos else "word")
-            for w in normalised.split()
-            if w in words
-        )
-        current = " ".join(words.get(w, w) for w in normalised.split())
+        words, fix = self._rules.words, self._rules.typos.fix
+        rewrites: list[Rewrite] = []
+        for w in normalised.split():
+            if w in words:
+                rewrites.append(Rewrite(w, words[w], "word"))
+            elif (fixed := fix(w)) is not None:
+                rewrites.append(Rewrite(w, fixed, "typo"))
+        current = self._rewrite(normalised)
         found = self._match(current, start=0) if current else None
         if found is None and previous and current:
             before = self.canonical(previous)
@@ -520,7 +604,7 @@ class CrisisDetector:
         return Explanation(
             normalised=normalised,
             canonical=current,
-            rewrites=rewrites,
+            rewrites=tuple(rewrites),
             phrase=found[0] if found else None,
             matched=found[1] if found else "",
             downgraded=bool(found and found[2] is not found[0].level),
