@@ -644,6 +644,10 @@ class _Turn:
             return True
         if asking:
             return self._question(text)
+        if step_ == r.ENDING_STEP and (reason := ab.recognise_reason(text, self.ctx.locale)) is not None:
+            self.named = reason  # "I never clicked with her": how it ended is unsaid, a reason is not
+            self._answer(step_, "skip")
+            return True
         return False
 
     def _story(self, step_: str, text: str) -> str | None:

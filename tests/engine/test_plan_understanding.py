@@ -120,3 +120,13 @@ async def test_reply_opening_with_an_answer_is_that_answer(engine: Engine) -> No
     await chat.send("no, I wasn't ready")
     assert "2 of 6" in chat.text
     assert await _stored_answers(chat) == {"ready": "no"}
+
+
+async def test_story_at_the_ending_naming_only_a_reason_suggests_it(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "ending")
+    await chat.send("we never really clicked")
+    assert "not feeling a connection" in chat.text and "1 of 6" not in chat.text
+    await chat.press("Yes, that's the main thing")
+    assert "What you recognised: not feeling a connection" in chat.text
+    assert await _stored_answers(chat) == {"rapport": "yes"}
