@@ -548,13 +548,13 @@ class _Turn:
                 self._set_flow(flow)
                 self._finish()
                 return
-            self._set_flow(r.advance(flow, r.REASON_STEPS[0]))
+            self._set_flow(r.advance(flow, r.first_reason(flow)))
         elif step_ in r.CONFIRM_STEPS and value in ("yes", "no"):
             reason, nxt = step_.split(":", 1)[1], r.origin(flow)
             if value == "yes":
                 flow = replace(flow, answers={**flow.answers, reason: "yes"})
                 if nxt == f"reason:{reason}":
-                    nxt = r.after_reason(nxt)  # type: ignore[assignment]
+                    nxt = r.after_reason(nxt, flow)  # type: ignore[assignment]
             if nxt is None:
                 self._set_flow(flow)
                 self._finish()
@@ -566,7 +566,7 @@ class _Turn:
             if value != "skip":
                 answers[reason] = value
             flow = replace(flow, answers=answers)
-            nxt = r.after_reason(step_)
+            nxt = r.after_reason(step_, flow)
             if nxt is None:
                 self._set_flow(flow)
                 self._finish()

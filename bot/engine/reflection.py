@@ -117,9 +117,23 @@ def origin(flow: Flow) -> str:
     return next((s for s in reversed(flow.history) if is_question(s)), ENDING_STEP)
 
 
-def after_reason(step: str) -> str | None:
+def _settled(flow: Flow | None, step: str) -> bool:
+    """A reason they already said yes to when it was suggested: not asked again in the list."""
+    if flow is None:
+        return False
+    reason = step.split(":", 1)[1]
+    return flow.answers.get(reason) == "yes" and f"suggest:{reason}" in (*flow.history, flow.step)
+
+
+def first_reason(flow: Flow | None = None) -> str:
+    """The first reason question to ask (the suggested reason they confirmed is left out)."""
+    return next((s for s in REASON_STEPS if not _settled(flow, s)), REASON_STEPS[0])
+
+
+def after_reason(step: str, flow: Flow | None = None) -> str | None:
+    """The reason question after `step` (leaving out a confirmed suggestion); None after the last."""
     index = REASON_STEPS.index(step)
-    return REASON_STEPS[index + 1] if index + 1 < len(REASON_STEPS) else None
+    return next((s for s in REASON_STEPS[index + 1 :] if not _settled(flow, s)), None)
 
 
 def go_back(flow: Flow) -> Flow:

@@ -130,3 +130,20 @@ async def test_story_at_the_ending_naming_only_a_reason_suggests_it(engine: Engi
     await chat.press("Yes, that's the main thing")
     assert "What you recognised: not feeling a connection" in chat.text
     assert await _stored_answers(chat) == {"rapport": "yes"}
+
+
+async def test_a_confirmed_suggestion_is_not_asked_again_in_the_list(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "ending")
+    await chat.press("It ran out")
+    await chat.press("Yes, and there's more")
+    asked = [chat.text]
+    for _ in range(5):
+        await chat.press("Not really")
+        asked.append(chat.text)
+    assert "Here is your plan" in asked[-1]
+    assert not any("Cost, time, travel" in text for text in asked)  # the practical question, already answered
+    assert await _stored_answers(chat) == {
+        "practical": "yes",
+        **dict.fromkeys(("ready", "rapport", "specialist", "focus", "practice"), "no"),
+    }
