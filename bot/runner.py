@@ -4,48 +4,31 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from bot.adapters.base import PlatformStopped
+from bot.adapters.registry import Adapter, configured
 from bot.app import background, retention_sweeper, running_engine, stop_event_on_signals
 from bot.config import Settings
-from bot.dispatcher import DEFAULT_RATES, Dispatcher, DispatchSettings
+from bot.dispatcher import Dispatcher, DispatchSettings
 from bot.engine import Engine
+from bot.platforms import nudge_rates
 
 logger = logging.getLogger(__name__)
 
 
-class PlatformAdapter(Protocol):
-    """A long-running adapter: started after the engine, stopped before it (in reverse order)."""
-
-    platform: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
+PlatformAdapter = Adapter  # the contract every adapter keeps (bot.adapters.registry)
 
 
 def configured_adapters(
     engine: Engine, settings: Settings, on_fatal: Callable[[str], None] | None = None
 ) -> list[PlatformAdapter]:
     """The adapters this process runs (tokens set, PLATFORMS allowing), each paced to its rate share."""
-    adapters: list[PlatformAdapter] = []
-    if settings.runs("telegram"):
-        from bot.adapters.telegram import TelegramAdapter
-        from bot.adapters.telegram.sending import OVERALL_RATE
-
-        rate = OVERALL_RATE * settings.rate_share("telegram")
-        adapters.append(TelegramAdapter(engine, settings, overall_rate=rate, on_fatal=on_fatal))
-    if settings.runs("discord"):
-        from bot.adapters.discord import DiscordAdapter
-
-        adapters.append(DiscordAdapter(engine, settings))
-    return adapters
+    return configured(engine, settings, on_fatal)
 
 
 def dispatch_settings(settings: Settings) -> DispatchSettings:
     """Nudge pacing per platform: this process's share of each platform's limit."""
-    return DispatchSettings(rates={p: r * settings.rate_share(p) for p, r in DEFAULT_RATES.items()})
+    return DispatchSettings(rates={p: r * settings.rate_share(p) for p, r in nudge_rates().items()})
 
 
 async def run_platforms(settings: Settings) -> int:
@@ -72,7 +55,7 @@ async def run_platforms(settings: Settings) -> int:
                 started.append(adapter)
                 logger.info("%s adapter running", adapter.platform)
             senders = [a for a in started if callable(getattr(a, "send", None))]
-            dispatcher = Dispatcher(engine.store, engine, senders, dispatch_settings(settings))  # type: ignore[arg-type]
+            dispatcher = Dispatcher(engine.store, engine, senders, dispatch_settings(settings))
             async with background(retention_sweeper(engine), dispatcher.run()):
                 await stop.wait()
                 logger.info("stopping")

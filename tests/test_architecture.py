@@ -1,9 +1,10 @@
 """The package layers: each top-level part of `bot` imports only parts below it, and none imports another
 part of its own layer, so there is no cycle between packages and each can be read (and imported) alone.
 
-Low to high: the shared vocabulary (`domain`) and plain settings at the ground; the pure parts (safety,
-knowledge, templates, the store contract) above; nudges; the engine; then the nudge dispatcher and the
-adapters side by side (the dispatcher knows adapters only as `domain.Sender`); the wiring on top.
+Low to high: the shared vocabulary (`domain`) at the ground; the platform list (`platforms`); settings
+and the pure parts (safety, knowledge, templates, the store contract); nudges; the engine; then the nudge
+dispatcher and the adapters side by side (the dispatcher knows adapters only as `domain.Sender`); the
+wiring on top.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Lowest first. Parts of one layer must not import each other.
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("domain", "paths", "config", "logs"),
-    ("templates", "safety", "knowledge", "store"),
+    ("domain", "paths", "logs"),
+    ("platforms",),
+    ("config", "templates", "safety", "knowledge", "store"),
     ("nudges",),
     ("engine",),
     ("dispatcher", "adapters", "check", "app"),
