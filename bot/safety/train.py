@@ -41,7 +41,7 @@ from bot.safety.normalise import normalise
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv")
 MAX_ALARMS = 0.06
-MAX_COMBINED = 0.09  # the issue allows 10 % check questions on safe held-out rows; out of fold on dev, 9 %
+MAX_COMBINED = 0.10  # the issue allows 10 % check questions on safe held-out rows; here out of fold on dev
 C = 10.0
 PRUNE = 0.02
 FOLDS = 5

@@ -66,7 +66,7 @@ def test_check_question_on_safe_tuned_rows_is_rare(detector: CrisisDetector, nam
     report = evaluate(detector, _rows(name))
     safe = report.safe_total
     assert safe.crisis == 0
-    assert safe.check / safe.rows <= 0.06, format_report(report)
+    assert safe.check / safe.rows <= 0.09, format_report(report)  # the issue's bound is 10 %
 
 
 @pytest.mark.parametrize("name", HELD_OUT)
@@ -82,11 +82,11 @@ def test_held_out_figures(detector: CrisisDetector, name: str, capsys: pytest.Ca
             f"of {safe.rows}"
         )
     assert crisis.caught / crisis.rows >= HELD_OUT_RECALL
-    assert safe.crisis / safe.rows <= 0.05
+    assert safe.crisis / safe.rows <= 0.025
     assert safe.caught / safe.rows <= 0.12
 
 
-HELD_OUT_RECALL = 0.6
+HELD_OUT_RECALL = 0.74
 """A floor under the figures measured on the held-out tables (a regression guard, not a target)."""
 
 
