@@ -118,6 +118,7 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
                 "nudges_logged": 99999 if flag else 0,  # /mydata: the nudge log and update ids
                 "update_ids": 999 if flag else 0,
                 "update_id_hours": 48,
+                "zone_name": "Comodoro Rivadavia, Argentina",
                 "number": 6,
                 "total": 6,
                 "country": "NZ" if flag else "",

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.domain import UserData
 from bot.engine.say import Say
+from bot.nudges.zone_names import zone_label
 from bot.store.records import UPDATE_ID_RETENTION
 
 SCHEMA = "keepgoing.mydata/2"
@@ -39,6 +40,9 @@ def with_export(says: list[Say], data: UserData, rows: Rows, now: datetime) -> l
         "nudges_logged": len(rows.get("nudge_log", ())),
         "update_ids": len(rows.get("processed_updates", ())),
         "update_id_hours": int(UPDATE_ID_RETENTION.total_seconds() // 3600),
+        "zone_name": zone_label(data.schedule.timezone, data.person.locale if data.person else None)
+        if data.schedule
+        else "",
     }
     return [
         replace(say, values={**say.values, **extra}, attachment=(FILENAME, export))

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind
 from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, Choice, Say, payload
-from bot.nudges import zones
+from bot.nudges import zone_names, zones
 from bot.nudges.content import MILESTONE_BOOKED
 from bot.nudges.timing import hhmm, in_quiet_hours, next_for, parse_hhmm
 from bot.nudges.words import NudgeWords, normalise
@@ -247,14 +247,14 @@ class Nudges:
             else:
                 self._chose_time(parts[0], hhmm(at))
         elif stage == "zone":
-            found = zones.match_zone(text, self.person.country)
-            if not found:
+            found = zones.read_zone(text, self.now, self.person.country)
+            if found is None:
                 self.say("nudges/zone_unknown")
                 self.question()
-            elif len(found) == 1:
-                self._finish(parts[0], _time_from_code(parts[1]), found[0])
+            elif found.confirm:  # an offset, an abbreviation, a country or a name of several places
+                self._ask(f"n:zok:{parts[0]}:{parts[1]}:{found.zone}")
             else:
-                self._ask(f"n:zok:{parts[0]}:{parts[1]}:{found[0]}")
+                self._finish(parts[0], _time_from_code(parts[1]), found.zone)
         elif stage == "clock":
             at = parse_clock(text, self.words)
             zone = zones.guess_from_clock(at, self.now, self.person.country) if at else None
@@ -396,15 +396,16 @@ class Nudges:
         """Values every summary template uses: rhythm, time, zone, quiet hours, the next one locally."""
         zone = ZoneInfo(s.timezone)
         following = s.next_due_at.astimezone(zone) if s.next_due_at else None
+        locale, country = self.person.locale, self.person.country
         return {
             "rhythm": s.rhythm.value,
-            "local_time": s.local_time,
-            "timezone": s.timezone,
+            "local_time": zone_names.clock_text(parse_hhmm(s.local_time), locale, country),
+            "timezone": zone_names.zone_label(s.timezone, locale),  # "Berlin, Germany", "UTC+2"
             "quiet_start": s.quiet_start,
             "quiet_end": s.quiet_end,
             "next_weekday": following.weekday() if following else -1,
             "next_date": following.strftime("%Y-%m-%d") if following else "",
-            "next_time": following.strftime("%H:%M") if following else "",
+            "next_time": zone_names.clock_text(following, locale, country) if following else "",
         }
 
 
@@ -431,17 +432,23 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
         for zone in zones.suggestions(person.country if person else None):
             if zone not in offered:
                 offered.append(zone)
-        rows = tuple((Choice("nudge_zone", payload(step, z), {"zone": z}),) for z in offered[:2])
+        locale = person.locale if person else None
+        rows = tuple(
+            (Choice("nudge_zone", payload(step, z), {"zone": zone_names.zone_label(z, locale)}),)
+            for z in offered[:2]
+        )
         clock = (Choice("nudge_by_clock", payload(step, "clock")),)
         return Say("nudges/ask_zone", buttons=(*rows, clock, cancel))
     if stage == "clock":
         return Say("nudges/ask_clock", buttons=(cancel,))
     if stage == "zok":
         zone = ":".join(parts[2:])
-        local = now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+        locale, country = (person.locale, person.country) if person else (None, None)
+        local = zone_names.clock_text(now.astimezone(ZoneInfo(zone)), locale, country)
+        fixed = zone_names.is_fixed(zone)  # an offset: no summer time, and never shown as "Etc/GMT-2"
         return Say(
-            "nudges/confirm_zone",
-            values={"zone": zone, "now_there": local},
+            "nudges/confirm_offset" if fixed else "nudges/confirm_zone",
+            values={"zone": zone_names.zone_label(zone, locale), "now_there": local},
             buttons=(
                 (Choice("nudge_zone_yes", payload(step, "yes")),),
                 (Choice("nudge_zone_no", payload(step, "no")),),
@@ -466,4 +473,12 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
 def sample_steps() -> list[str]:
     """One step of each kind, with the longest values, for `keepgoing check`."""
     longest = max(zones.zone_countries(), key=len)
-    return [OFTEN_STEP, "n:time:f", "n:zone:f:1800", "n:clock:f:1800", f"n:zok:t:1800:{longest}", QUIET_STEP]
+    return [
+        OFTEN_STEP,
+        "n:time:f",
+        "n:zone:f:1800",
+        "n:clock:f:1800",
+        f"n:zok:t:1800:{longest}",
+        "n:zok:t:1800:Etc/GMT-14",
+        QUIET_STEP,
+    ]

@@ -176,7 +176,7 @@ async def opt_in_es(chat: Chat) -> None:
     assert "zona horaria" in chat.text
     await chat.send("Madrid")
     assert "Te iré escribiendo" in chat.text
-    assert "a las 09:30 (hora de Europe/Madrid), todos los días" in chat.text
+    assert "a las 9:30 (hora de Madrid, España), todos los días" in chat.text
 
 
 @pytest.mark.parametrize(
