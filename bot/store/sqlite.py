@@ -216,6 +216,13 @@ class SQLiteStore:
         except sqlite3.Error as error:
             raise _translate(error) from None
 
+    async def _batched(self, fn: Callable[..., T], *args: Any) -> T:
+        """A short write that may share its transaction and COMMIT with others arriving together."""
+        try:
+            return await self.groups.write(fn, *args)
+        except sqlite3.Error as error:
+            raise _translate(error) from None
+
     async def _write(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` in one short write transaction on the connection thread."""
         return await self._call(_in_transaction, fn, *args)
@@ -311,11 +318,11 @@ class SQLiteStore:
             db.execute(update, moved)
             return True
 
-        return await self._write(write)
+        return await self._batched(write)
 
     async def retry_nudge(self, schedule_id: int, owner: str, retry_at: datetime) -> bool:
         args = (utc(retry_at), schedule_id, owner)
-        return await self._write(lambda db: db.execute(SQL.retry_nudge, args).rowcount == 1)
+        return await self._batched(lambda db: db.execute(SQL.retry_nudge, args).rowcount == 1)
 
     async def release_nudges(self, owner: str) -> int:
         return await self._write(lambda db: db.execute(SQL.release_nudges, (owner,)).rowcount)

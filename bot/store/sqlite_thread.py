@@ -250,6 +250,42 @@ def _close_turn(
         _commit_group(db, closing)
 
 
+def _write_batch(db: sqlite3.Connection, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
+    """Short writes that arrived together: each under a SAVEPOINT in one transaction, one COMMIT.
+
+    Each entry of the result is the job's value, or its error (that job rolled back, the rest kept).
+    If the COMMIT itself fails, each job runs again in a transaction of its own.
+    """
+    results: list[Any] = []
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        for fn, args in jobs:
+            db.execute("SAVEPOINT job")
+            try:
+                results.append(fn(db, *args))
+                db.execute("RELEASE job")
+            except Exception as error:  # handed to that caller; the others go on
+                results.append(error)
+                db.execute("ROLLBACK TO job")
+                db.execute("RELEASE job")
+        db.execute("COMMIT")
+    except sqlite3.Error:
+        _rollback(db)
+        return [_write_alone(db, fn, args) for fn, args in jobs]
+    return results
+
+
+def _write_alone(db: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    try:
+        db.execute("BEGIN IMMEDIATE")
+        result = fn(db, *args)
+        db.execute("COMMIT")
+        return result
+    except sqlite3.Error as error:
+        _rollback(db)
+        return error
+
+
 class GroupCommit:
     """Runs store work on one connection thread and lets concurrent turns share a COMMIT.
 
@@ -266,11 +302,14 @@ class GroupCommit:
         self.max_turns = max_turns if enabled else 1
         self.commits = 0  # COMMITs that ended a group of turns (how much grouping happened)
         self.turns = 0
+        self.batches = 0  # transactions that committed short writes (`write`)
         self._cond = asyncio.Condition()
         self._group: Group | None = None
         self._exclusive = 0  # `run` calls waiting or running: no new turn joins meanwhile
         self._people: dict[Any, tuple[asyncio.Lock, int]] = {}
         self._waking: set[asyncio.Task[None]] = set()
+        self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     # ---- one person at a time --------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -377,8 +416,39 @@ class GroupCommit:
                 self._exclusive -= 1
                 self._cond.notify_all()
 
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` in a write transaction, returned once committed.
+
+        Writes that arrive while one batch is committing wait and go together in the next: one
+        transaction, a SAVEPOINT each (a failing one is rolled back alone), one COMMIT.
+        """
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._writes.append((fn, args, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.get_running_loop().create_task(self._write_all())
+        return await asyncio.shield(future)
+
+    async def _write_all(self) -> None:
+        while self._writes:
+            batch, self._writes = self._writes, []
+            self.batches += 1
+            try:
+                results = await self.run(_write_batch, [(fn, args) for fn, args, _ in batch])
+            except BaseException as error:  # the batch never ran: every caller hears why
+                results = [error] * len(batch)
+            for (_, _, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
+
     async def close(self) -> None:
-        """Let the open group commit, then stop the thread."""
+        """Let the open group and queued writes commit, then stop the thread."""
+        if self._writer is not None:
+            with contextlib.suppress(BaseException):
+                await self._writer
         async with self._cond:
             await self._cond.wait_for(lambda: self._group is None)
         await self.conn.close()

@@ -115,3 +115,29 @@ def test_group_commit_is_a_setting_on_by_default(tmp_path: Path) -> None:
         Settings.from_env({"SQLITE_GROUP_COMMIT": "sometimes"})
     store = store_from_url(f"sqlite:///{tmp_path / 'kg.db'}", group_commit=False)
     assert isinstance(store, SQLiteStore) and not store.group_commit
+
+
+async def test_short_writes_arriving_together_share_a_commit_and_fail_alone(tmp_path: Path) -> None:
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path)
+    await store.open()
+    await asyncio.gather(*(one_turn(store, n) for n in range(PEOPLE)))  # people to touch
+
+    def touch(db: sqlite3.Connection, n: int) -> int:
+        if n == 3:
+            db.execute("UPDATE people SET locale = 'es' WHERE user_id = '3'")
+            db.execute("INSERT INTO no_such_table VALUES (1)")  # after a write: it must be undone
+        return db.execute("UPDATE people SET locale = 'es' WHERE user_id = ?", (str(n),)).rowcount
+
+    try:
+        results = await asyncio.gather(
+            *(store.groups.write(touch, n) for n in range(PEOPLE)), return_exceptions=True
+        )
+        assert store.groups.batches < PEOPLE / 4  # one transaction for many
+    finally:
+        await store.close()
+    assert isinstance(results[3], sqlite3.Error)
+    assert [r for n, r in enumerate(results) if n != 3] == [1] * (PEOPLE - 1)
+    with sqlite3.connect(path) as other:
+        spanish = {row[0] for row in other.execute("SELECT user_id FROM people WHERE locale = 'es'")}
+    assert spanish == {str(n) for n in range(PEOPLE) if n != 3}
