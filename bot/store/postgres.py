@@ -118,16 +118,20 @@ class PostgresTurn:
     data: UserData
 
     async def save(self, data: UserData) -> None:
+        """Write only what changed since the turn's reads (the rows are locked, so that is what is stored)."""
         with translated():
-            if data.person is not None:
+            if data.person is not None and data.person != self.data.person:
                 await self.conn.execute(SQL.upsert_person, *person_row(data.person))
-            for kind, schedule in ((TargetKind.PERSON, data.schedule), (TargetKind.FOLLOWUP, data.followup)):
-                if schedule is None:
+            for kind, new, old in (
+                (TargetKind.PERSON, data.schedule, self.data.schedule),
+                (TargetKind.FOLLOWUP, data.followup, self.data.followup),
+            ):
+                if new is not None and new != old:
+                    await self.conn.execute(SQL.upsert_schedule, *schedule_row(new))
+                elif new is None and old is not None:
                     await self.conn.execute(
                         SQL.delete_own_schedule, self.key.platform, kind.value, self.key.user_id
                     )
-                else:
-                    await self.conn.execute(SQL.upsert_schedule, *schedule_row(schedule))
         self.data = data
 
     async def forget(self) -> None:
@@ -164,6 +168,36 @@ async def read_person(conn: asyncpg.Connection, key: UserKey, *, lock: bool = Fa
         schedule=own[TargetKind.PERSON],
         followup=own[TargetKind.FOLLOWUP],
     )
+
+
+# A turn's reads in one round trip, once its lock is held: record the update key (a redelivery inserts
+# nothing), the person, and their own schedules locked against a dispatcher's concurrent update.
+TURN_READS = """
+WITH handled AS (
+    INSERT INTO processed_updates (platform, update_key, user_id, handled_at)
+    SELECT $1::text, $3::text, $2::text, $4::text WHERE $3::text IS NOT NULL
+    ON CONFLICT DO NOTHING RETURNING 1
+), own AS (
+    SELECT s FROM schedules s
+    WHERE s.platform = $1 AND s.target_id = $2 AND s.target_kind = ANY($5::text[]) FOR UPDATE
+)
+SELECT (SELECT count(*) FROM handled) AS handled,
+       (SELECT p FROM people p WHERE p.platform = $1 AND p.user_id = $2) AS person,
+       ARRAY(SELECT s FROM own) AS own
+"""
+
+
+def turn_data(row: Any) -> UserData:
+    """The person and their own schedules from one `TURN_READS` row."""
+    own = {TargetKind(s["target_kind"]): schedule_from(s) for s in row["own"]}
+    return UserData(
+        person=person_from(row["person"]) if row["person"] is not None else None,
+        schedule=own.get(TargetKind.PERSON),
+        followup=own.get(TargetKind.FOLLOWUP),
+    )
+
+
+KINDS = [kind.value for kind in OWN_KINDS]
 
 
 class PostgresStore:
@@ -270,17 +304,29 @@ class PostgresStore:
 
     @asynccontextmanager
     async def turn(self, key: UserKey, update_key: str | None = None) -> AsyncIterator[PostgresTurn]:
-        async with self.transaction() as conn:
+        """BEGIN and the person's lock in one round trip, the reads in one, the changed writes, COMMIT."""
+        with translated():
+            conn = await self.pool.acquire(timeout=self.command_timeout)
+        try:
+            try:
+                with translated():
+                    # One simple-protocol round trip; the lock key is our own integer, never input.
+                    await conn.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(person_lock_key(key))})")
+                    now = utc(datetime.now(UTC))
+                    row = await conn.fetchrow(TURN_READS, key.platform, key.user_id, update_key, now, KINDS)
+                duplicate = update_key is not None and row["handled"] == 0
+                yield PostgresTurn(conn, key, duplicate, UserData() if duplicate else turn_data(row))
+            except BaseException:
+                with contextlib.suppress(*DB_ERRORS):
+                    await conn.execute("ROLLBACK")
+                raise
             with translated():
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", person_lock_key(key))
-                duplicate = False
-                if update_key is not None:
-                    status = await conn.execute(
-                        SQL.insert_update, key.platform, update_key, key.user_id, utc(datetime.now(UTC))
-                    )
-                    duplicate = _count(status) == 0
-                data = UserData() if duplicate else await read_person(conn, key, lock=True)
-            yield PostgresTurn(conn, key, duplicate, data)
+                status = await conn.execute("COMMIT")
+            if status != "COMMIT":  # the server rolled it back (a failed statement was swallowed)
+                raise StoreError("the turn was rolled back")
+        finally:
+            with contextlib.suppress(*DB_ERRORS):
+                await self.pool.release(conn)
 
     async def load(self, key: UserKey) -> UserData:
         with translated():
