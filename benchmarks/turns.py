@@ -3,8 +3,9 @@
 For 1,000 / 10,000 / 100,000 people already stored, runs full reflections (11 turns each: /start,
 consent, country, ending, six reasons, /plan) for fresh people and prints turns per second, CPU per turn
 and p50/p99 latency per turn, for SQLite and, when BENCH_DATABASE_URL is set, PostgreSQL side by side.
-Targets (issue "Benchmarks"): at least 2,000 turns/s on one core and p99 under 5 ms, flat in the number
-of people. One turn at a time, so PostgreSQL's figures include a network round trip per statement.
+Targets (issue 16): at least 3,000 turns/s on one core and p99 under 5 ms, flat in the number of
+people, one turn at a time (PostgreSQL's figures include its round trips: four per turn). Then 32 people
+at once (each one turn at a time), SQLite with group commit on and off, and PostgreSQL: >= 6,000/s.
 
     python -m benchmarks.turns [SIZES…]        # all sizes by default; BENCH_QUICK=1 for fewer turns
 """
@@ -26,10 +27,12 @@ from bot.engine import Engine
 from bot.engine.reflection import REASONS
 from bot.engine.say import ANY_STEP, payload
 from bot.safety import CrisisDetector, ResourceBook
+from bot.store import store_from_url
 from bot.store.records import PERSON_COLUMNS, person_row
 from bot.templates import Templates
 
 SIZES = (1_000, 10_000, 100_000)
+PEOPLE_AT_ONCE = 32
 CONVERSATIONS = 300
 QUICK_CONVERSATIONS = 100
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
@@ -115,6 +118,47 @@ async def measure(target: Target, stored: int, conversations: int = CONVERSATION
     )
 
 
+async def concurrent(
+    target: Target, stored: int, people: int = 32, conversations: int = CONVERSATIONS, *, grouped: bool = True
+) -> Result:
+    """`people` conversations at once (each person one turn at a time), `conversations` in all.
+
+    Per-turn latency includes waiting for the turns ahead and for the group's COMMIT.
+    """
+    url, _ = await empty_store(target, f"concurrent-{stored}-{grouped}")
+    await target.load(url, "people", PERSON_COLUMNS, people_rows(stored))
+    store = store_from_url(url, group_commit=grouped)
+    await store.open()
+    engine = Engine(store, Templates(), CrisisDetector.load(), ResourceBook.load())
+    latencies: list[float] = []
+    await engine.handle(script("warm-up")[0])
+    names = iter(range(conversations))
+
+    async def person_after_person() -> None:
+        for n in names:
+            for event in script(f"new-{n}"):
+                t0 = time.perf_counter()
+                replies = await engine.handle(event)
+                latencies.append(time.perf_counter() - t0)
+                assert replies, "every turn answers"
+
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    await asyncio.gather(*(person_after_person() for _ in range(people)))
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    await store.close()
+    latencies.sort()
+    label = f"{target.name}{'' if grouped or target.name != 'SQLite' else ' (no group commit)'}"
+    return Result(
+        store=label,
+        stored=stored,
+        turns=len(latencies),
+        seconds=wall,
+        cpu=cpu,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+    )
+
+
 async def run(sizes: tuple[int, ...] = SIZES, conversations: int = CONVERSATIONS) -> list[Result]:
     """Every size on every store (SQLite, then PostgreSQL when BENCH_DATABASE_URL is set)."""
     results: list[Result] = []
@@ -127,6 +171,22 @@ async def run(sizes: tuple[int, ...] = SIZES, conversations: int = CONVERSATIONS
     return results
 
 
+async def run_concurrent(stored: int = 10_000, conversations: int = CONVERSATIONS) -> list[Result]:
+    """32 people at once: SQLite with group commit, without it, and PostgreSQL when it is set."""
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as folder:
+        for target in targets(Path(folder)):
+            try:
+                results.append(await concurrent(target, stored, PEOPLE_AT_ONCE, conversations))
+                if target.name == "SQLite":
+                    results.append(
+                        await concurrent(target, stored, PEOPLE_AT_ONCE, conversations, grouped=False)
+                    )
+            finally:
+                await target.close()
+    return results
+
+
 def table_rows() -> list[tuple[str, str, str]]:
     """(measure, result, target) rows for `python -m benchmarks`: each store's figures side by side."""
     results = asyncio.run(run(SIZES, QUICK_CONVERSATIONS if quick() else CONVERSATIONS))
@@ -134,7 +194,14 @@ def table_rows() -> list[tuple[str, str, str]]:
     for size in SIZES:
         here = [r for r in results if r.stored == size]
         figures = " | ".join(f"{r.store} {r.per_second:,.0f}/s p99 {r.p99_ms:.1f} ms" for r in here)
-        rows.append((f"turns, {size:,} people stored", figures, ">= 2,000/s, p99 < 5 ms"))
+        rows.append((f"turns, {size:,} people stored", figures, ">= 3,000/s, p99 < 5 ms"))
+    conversations = QUICK_CONVERSATIONS if quick() else CONVERSATIONS
+    together = asyncio.run(run_concurrent(10_000, conversations))
+    figures = " | ".join(f"{r.store} {r.per_second:,.0f}/s p99 {r.p99_ms:.1f} ms" for r in together)
+    rows.append((f"turns, {PEOPLE_AT_ONCE} people at once, 10,000 stored", figures, ">= 6,000/s grouped"))
+    on, off = together[0], together[1]
+    ratio = f"{on.per_second / off.per_second:.1f}x turns/s"
+    rows.append((f"group commit on / off, {PEOPLE_AT_ONCE} at once", ratio, "> 1"))
     return rows
 
 
@@ -152,6 +219,12 @@ def main() -> None:
             cpu = r.cpu / r.turns * 1000
             cells.append(f"{r.per_second:>12.0f}{cpu:>12.3f}{r.p50_ms:>12.3f}{r.p99_ms:>12.3f}")
         print(f"{size:>14,} " + " ".join(cells))
+    print(f"{PEOPLE_AT_ONCE} people at once, 10,000 stored:")
+    for r in asyncio.run(run_concurrent(10_000, QUICK_CONVERSATIONS if quick() else CONVERSATIONS)):
+        print(
+            f"  {r.store:<28} {r.per_second:>8.0f} turns/s  CPU {r.cpu / r.turns * 1000:.3f} ms/turn  "
+            f"p50 {r.p50_ms:.1f} ms  p99 {r.p99_ms:.1f} ms"
+        )
 
 
 if __name__ == "__main__":
