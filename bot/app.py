@@ -51,7 +51,7 @@ async def retention_sweeper(engine: Engine) -> None:
 @asynccontextmanager
 async def background(*coroutines: object) -> AsyncIterator[None]:
     """Run helper tasks alongside the main work and cancel them, newest first, on the way out."""
-    tasks = [asyncio.create_task(c) for c in coroutines]  # type: ignore[arg-type]
+    tasks: list[asyncio.Task[object]] = [asyncio.create_task(c) for c in coroutines]  # type: ignore[arg-type]
     try:
         yield
     finally:

@@ -32,6 +32,7 @@ from bot.engine.safety_plan import followup_buttons
 from bot.nudges.content import NudgeContent, choose, remember
 from bot.nudges.timing import local_now, next_for, quiet_now
 from bot.ops.metrics import NUDGE_PASS_SECONDS, NUDGES
+from bot.platforms import nudge_rates
 from bot.store import Store
 from bot.store.base import DueNudge, NudgeOutcome, NudgeRecord
 
@@ -39,8 +40,8 @@ logger = logging.getLogger(__name__)
 
 FOLLOWUP_TEMPLATE = "followup/message"  # the check-in after a crisis reply
 
-# Sends per second per platform: under Telegram's ~30/s for bots and Discord's 50 requests/s.
-DEFAULT_RATES: Mapping[str, float] = {"telegram": 25.0, "discord": 40.0}
+# Sends per second per platform, from the platform list (each under its platform's own limit).
+DEFAULT_RATES: Mapping[str, float] = nudge_rates()
 
 
 def utcnow() -> datetime:

@@ -1,8 +1,8 @@
 """The package layers: each top-level part of `bot` imports only parts below it, and none imports another
 part of its own layer, so there is no cycle between packages and each can be read (and imported) alone.
 
-Low to high: the shared vocabulary (`domain`) at the ground; the platform list (`platforms`); settings
-and the pure parts (safety, knowledge, templates, the store contract); nudges; the engine; then the nudge
+Low to high: the shared vocabulary (`domain`) at the ground; the platform list (`platforms`); settings;
+the pure parts (safety, knowledge, templates, the store contract); nudges; the engine; then the nudge
 dispatcher and the adapters side by side (the dispatcher knows adapters only as `domain.Sender`); the
 wiring on top.
 """
@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYERS: tuple[tuple[str, ...], ...] = (
     ("domain", "paths", "logs"),
     ("platforms",),
-    ("config", "templates", "safety", "knowledge", "store"),
+    ("config",),
+    ("templates", "safety", "knowledge", "store"),
     ("nudges",),
     ("engine",),
     ("dispatcher", "adapters", "check", "app"),

@@ -9,13 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from bot.domain import Attachment, Button, Incoming, Kind, Markup, Outgoing, UserData, UserKey
+from bot.domain import Attachment, Button, Incoming, Kind, Outgoing, UserData, UserKey
 from bot.engine import mydata
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
 from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.ops.metrics import observe_turn
+from bot.platforms import markup_for
 from bot.safety import CrisisDetector, ResourceBook
 from bot.store import Store, StoreError
 from bot.store.records import UPDATE_ID_RETENTION
@@ -24,11 +25,6 @@ from bot.templates import Templates
 logger = logging.getLogger(__name__)
 
 NOTHING_TO_FORGET = "forget_nothing"  # /forget with no record kept: their recent update ids still go
-MARKUP = {"telegram": Markup.HTML, "discord": Markup.MARKDOWN}
-
-
-def markup_for(platform: str) -> Markup:
-    return MARKUP.get(platform, Markup.PLAIN)
 
 
 def utcnow() -> datetime:
