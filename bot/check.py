@@ -20,7 +20,8 @@ from typing import Any
 
 from jinja2 import TemplateError
 
-from bot.domain import Flow, Markup, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey, Who
+from bot import platforms
+from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey, Who
 from bot.engine import grounding, nudging, reflection, safety_plan
 from bot.engine.conversation import NOTE_LIMIT
 from bot.engine.say import FLOW_VERSION, Say
@@ -28,8 +29,8 @@ from bot.nudges.words import load_words
 from bot.safety import ResourceBook
 from bot.templates import DEFAULT_LOCALE, Templates
 
-LIMITS = {Markup.HTML: 4096, Markup.MARKDOWN: 2000, Markup.PLAIN: 4096}
-LABEL_LIMIT = 80  # Discord button labels
+LIMITS = platforms.text_limits()  # the longest message per markup, from the platform list
+LABEL_LIMIT = platforms.label_limit()  # the strictest platform's button labels (Discord's 80)
 TELEGRAM_CALLBACK_BYTES = 64
 DISCORD_CUSTOM_ID = 100
 DISCORD_PREFIX_ALLOWANCE = 8  # room for the adapter's own prefix on custom_id

@@ -63,10 +63,10 @@ def text_limits() -> dict[Markup, int]:
     return limits
 
 
-def label_limit() -> int | None:
-    """The longest button label every platform takes (None when none has a limit)."""
+def label_limit() -> int:
+    """The longest button label every platform takes (a message's length when none has a limit)."""
     declared = [p.label_limit for p in PLATFORMS if p.label_limit is not None]
-    return min(declared) if declared else None
+    return min(declared, default=PLAIN_LIMIT)
 
 
 def nudge_rates() -> dict[str, float]:
