@@ -106,7 +106,9 @@ def taps(path: Path, ctx: Context) -> int:
     while not any(say.template == "plan" for say in says):
         if count > MAX_TAPS:
             raise AssertionError(f"{path.name}: no plan after {MAX_TAPS} taps")
-        says = press(says, path.then)
+        # A possible sign of risk is asked about first (they answer no); an ending typed but not taken
+        # (the check came first) is then pressed as its button.
+        says = press(says, ["check_no", *path.then, path.ending])
     return count
 
 
