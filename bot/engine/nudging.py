@@ -419,7 +419,15 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
     if stage == "time":
         quiet = (schedule.quiet_start, schedule.quiet_end) if schedule else DEFAULT_QUIET
         times = [t for t in TIMES if not in_quiet_hours(parse_hhmm(t), *quiet)]
-        row = tuple(Choice("nudge_at", payload(step, _code(t)), {"time": t}) for t in times)
+        locale, country = (person.locale, person.country) if person else (None, None)
+        row = tuple(
+            Choice(
+                "nudge_at",
+                payload(step, _code(t)),
+                {"time": zone_names.clock_text(parse_hhmm(t), locale, country)},
+            )
+            for t in times
+        )
         return Say(
             "nudges/ask_time",
             values={"rhythm": CODES[parts[0]].value, "quiet_start": quiet[0], "quiet_end": quiet[1]},

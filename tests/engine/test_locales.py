@@ -172,7 +172,7 @@ async def opt_in_es(chat: Chat) -> None:
     assert "¿Cada cuánto" in chat.text
     await chat.press("Todos los días")
     assert "¿A qué hora" in chat.text
-    await chat.press("09:30")
+    await chat.press("9:30")  # Spanish clocks: H:mm
     assert "zona horaria" in chat.text
     await chat.send("Madrid")
     assert "Te iré escribiendo" in chat.text

@@ -134,8 +134,8 @@ def test_times_follow_the_locale_clock() -> None:
 
 
 # ---- the set-up flow, in English and Spanish -----------------------------------------------------
-async def at_zone_question(engine: Engine, locale: str, country: str, user: str = "z1") -> Chat:
-    """A person who has finished the reflection, choosing nudges every day at 20:00, asked for a zone."""
+async def at_time_question(engine: Engine, locale: str, country: str | None, user: str = "z1") -> Chat:
+    """A person who has finished the reflection, choosing nudges every day, asked what time."""
     chat = Chat(engine, user_id=user, locale=locale)
     now = engine.clock()
     person = Person(
@@ -154,8 +154,33 @@ async def at_zone_question(engine: Engine, locale: str, country: str, user: str 
     await chat.send("/nudges")
     await chat.press(label("nudge_yes"))
     await chat.press(label("nudge_rhythm_d"))
+    return chat
+
+
+async def at_zone_question(engine: Engine, locale: str, country: str | None, user: str = "z1") -> Chat:
+    """The same person, having chosen 20:00, asked for a zone."""
+    chat = await at_time_question(engine, locale, country, user)
     await chat.send("20:00")
     return chat
+
+
+@pytest.mark.parametrize(
+    ("locale", "country", "labels", "press"),
+    [
+        ("en", "US", ["9:30 AM", "1:00 PM", "6:00 PM", "8:00 PM"], "8:00 PM"),
+        ("en", "GB", ["09:30", "13:00", "18:00", "20:00"], "20:00"),
+        ("es", "ES", ["9:30", "13:00", "18:00", "20:00"], "20:00"),
+        ("es", "MX", ["9:30 a.m.", "1:00 p.m.", "6:00 p.m.", "8:00 p.m."], "8:00 p.m."),
+    ],
+)
+async def test_time_buttons_follow_the_locale_clock(
+    engine: Engine, locale: str, country: str, labels: list[str], press: str
+) -> None:
+    chat = await at_time_question(engine, locale, country)
+    assert chat.labels[:4] == labels
+    await chat.press(press)
+    await chat.send("Berlin")
+    assert (await schedule_of(engine, chat)).local_time == "20:00"
 
 
 def no_etc(chat: Chat) -> None:
