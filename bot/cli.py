@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from bot.adapters.base import PlatformStopped
 from bot.config import ConfigError, Settings, parse_platforms
-from bot.logs import setup_logging
+from bot.logs import discard_startup_logs, release_startup_logs, setup_logging
 from bot.store import StoreError
 
 
@@ -65,21 +67,56 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.safety.evaluate import run_safety
 
         return run_safety(args)
+    settings: Settings | None = None
     try:
         settings = Settings.from_env()
         console = args.command == "chat" or (args.command == "run" and not _has_platform(settings))
         # In the console chat, log lines would land in the middle of the conversation: warnings only.
-        setup_logging("WARNING" if console else settings.log_level, settings.secrets)
-        return _dispatch(args, settings)
+        # `run` and `chat` hold start-up's log lines back until they are running (or report one line).
+        level = "WARNING" if console else settings.log_level
+        setup_logging(level, settings.secrets, settings.log_format, hold=args.command in ("run", "chat"))
+        status = _dispatch(args, settings)
+        release_startup_logs()
+        return status
     except (ConfigError, StoreError) as error:
         what = "cannot use the database" if isinstance(error, StoreError) else "configuration problem"
-        print(f"keepgoing: {what}: {error}", file=sys.stderr)
-        return 2
+        where = f" ({_database(settings.database_url)})" if isinstance(error, StoreError) and settings else ""
+        return _fail(f"{what}: {error}{where}", settings)
     except PlatformStopped as error:
-        print(f"keepgoing: {error}", file=sys.stderr)
-        return 2
+        return _fail(str(error), settings)
     except KeyboardInterrupt:
         return 130
+    except Exception as error:  # a bug, not a setting: still one line, the details only when asked for
+        if settings is not None and settings.log_level == "DEBUG":
+            release_startup_logs()
+            logging.getLogger("bot").exception("keepgoing stopped")
+        return _fail(
+            f"stopped by an unexpected {type(error).__name__}; LOG_LEVEL=DEBUG shows where", settings, 1
+        )
+
+
+def _fail(line: str, settings: Settings | None, status: int = 2) -> int:
+    """One line on stderr; what start-up logged before it is dropped, unless LOG_LEVEL=DEBUG asks for it."""
+    if settings is not None and settings.log_level == "DEBUG":
+        release_startup_logs()
+    else:
+        discard_startup_logs()
+    text = f"keepgoing: {line}"
+    for secret in settings.secrets if settings is not None else ():
+        text = text.replace(secret, "[redacted]")
+    print(" ".join(text.split()), file=sys.stderr)
+    return status
+
+
+def _database(url: str) -> str:
+    """Where DATABASE_URL points, without its password: `postgresql://kg@db:5432/kg`, `sqlite:///kg.db`."""
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        return url
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
 def _has_platform(settings: Settings) -> bool:
@@ -130,6 +167,7 @@ async def _chat(settings: Settings, user: str, locale: str) -> int:
     from bot.dispatcher import Dispatcher, OneChat
 
     async with running_engine(settings) as engine:
+        release_startup_logs()
         console = ConsoleAdapter(engine, user_id=user, locale=locale)
         dispatcher = Dispatcher(engine.store, engine, [OneChat(console, console.who.chat_id)])
         async with background(dispatcher.run()):  # due nudges show up in the chat

@@ -83,6 +83,9 @@ class Settings:
     discord_shard_ids: tuple[int, ...] = ()  # empty: every shard of discord_shard_count
     platforms: tuple[str, ...] = ()  # the adapters this process runs; empty: every one with a token
     telegram_processes: int = 1  # processes running Telegram with this token, sharing its rate limit
+    ops_port: int | None = None  # the /healthz /readyz /metrics port; None: no operations server
+    ops_host: str = "127.0.0.1"  # where it listens; 0.0.0.0 in a container, with the port published
+    log_format: str = "text"  # or "json": one JSON object a line
     sqlite_group_commit: bool = True  # SQLite: turns arriving together share one COMMIT (one fsync)
 
     @classmethod
@@ -99,6 +102,12 @@ class Settings:
         if retention < 1:
             raise ConfigError("RETENTION_DAYS must be at least 1")
         telegram_processes = _int(env, "TELEGRAM_PROCESSES", 1)
+        ops_port = _int(env, "OPS_PORT", 0) or None
+        if ops_port is not None and not 0 < ops_port < 65536:
+            raise ConfigError(f"OPS_PORT must be between 1 and 65535, got {ops_port}")
+        log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in ("text", "json"):
+            raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
         if telegram_processes < 1:
             raise ConfigError("TELEGRAM_PROCESSES must be at least 1")
         return cls(
@@ -118,6 +127,9 @@ class Settings:
             discord_shard_ids=_shard_ids(env, shard_count),
             platforms=parse_platforms(env.get("PLATFORMS", "")),
             telegram_processes=telegram_processes,
+            ops_port=ops_port,
+            ops_host=env.get("OPS_HOST", "127.0.0.1").strip() or "127.0.0.1",
+            log_format=log_format,
             sqlite_group_commit=_switch(env, "SQLITE_GROUP_COMMIT", True),
         )
 

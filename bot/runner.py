@@ -8,9 +8,11 @@ from collections.abc import Callable
 from bot.adapters.base import PlatformStopped
 from bot.adapters.registry import Adapter, configured
 from bot.app import background, retention_sweeper, running_engine, stop_event_on_signals
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.dispatcher import Dispatcher, DispatchSettings
 from bot.engine import Engine
+from bot.logs import release_startup_logs
+from bot.ops.server import OpsServer, Readiness
 from bot.platforms import nudge_rates
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ async def run_platforms(settings: Settings) -> int:
 
     async with running_engine(settings) as engine:
         adapters = configured_adapters(engine, settings, fatal)
+        readiness = Readiness(engine.store, adapters)
+        ops = await start_ops(settings, readiness)
         started: list[PlatformAdapter] = []
         try:
             for adapter in adapters:
@@ -56,6 +60,8 @@ async def run_platforms(settings: Settings) -> int:
                 logger.info("%s adapter running", adapter.platform)
             senders = [a for a in started if callable(getattr(a, "send", None))]
             dispatcher = Dispatcher(engine.store, engine, senders, dispatch_settings(settings))
+            readiness.dispatcher = dispatcher
+            release_startup_logs()  # running: what start-up logged goes out now, and the rest as it comes
             async with background(retention_sweeper(engine), dispatcher.run()):
                 await stop.wait()
                 logger.info("stopping")
@@ -65,6 +71,23 @@ async def run_platforms(settings: Settings) -> int:
                     await adapter.stop()
                 except Exception:
                     logger.exception("%s adapter did not stop cleanly", adapter.platform)
+            if ops is not None:
+                await ops.stop()
     if reasons:
         raise PlatformStopped(reasons[0])
     return 0
+
+
+async def start_ops(settings: Settings, readiness: Readiness) -> OpsServer | None:
+    """The /healthz /readyz /metrics server when OPS_PORT is set; a port in use is a configuration problem."""
+    if settings.ops_port is None:
+        return None
+    server = OpsServer(readiness, host=settings.ops_host, port=settings.ops_port)
+    try:
+        await server.start()
+    except OSError as error:
+        why = error.strerror or type(error).__name__
+        raise ConfigError(
+            f"OPS_PORT {settings.ops_port} on {settings.ops_host} cannot be used ({why}): choose another port"
+        ) from None
+    return server

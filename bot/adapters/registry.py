@@ -30,6 +30,10 @@ class Adapter(Protocol):
 
     async def send(self, chat_id: str, message: Outgoing) -> Delivery: ...
 
+    def connected(self) -> bool:
+        """Whether it is connected to its platform now (/readyz asks)."""
+        ...
+
 
 class Build(Protocol):
     """A platform folder's `build`: its adapter for this process (`on_fatal` stops the process)."""

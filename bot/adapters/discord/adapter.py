@@ -32,7 +32,7 @@ from typing import Any, Protocol
 import aiohttp
 import discord
 
-from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, parse_command
+from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, PlatformStopped, parse_command
 from bot.adapters.discord.client import ApiEndpoints, KeepGoingClient
 from bot.adapters.discord.layout import LABEL_LIMIT, Part, Rows, custom_id, parts
 from bot.config import Settings
@@ -55,6 +55,10 @@ ENCOURAGEMENTS = "community/encourage_"
 COMMUNITY_ZONE = "UTC"
 NO_QUIET_HOURS = "00:00"  # a channel's members live in many zones; the admin chose the time
 MAX_REMEMBERED_CHANNELS = 10_000
+OFFICIAL_API = "https://discord.com/api/v10"
+# No voice here: discord.py's start-up warnings about voice libraries would be noise on stderr.
+discord.VoiceClient.warn_nacl = False
+discord.VoiceClient.warn_dave = False
 
 
 def person_chat(user_id: int) -> str:
@@ -261,12 +265,23 @@ class DiscordAdapter:
         shard setting) stops start-up; a slow one only gets a warning and keeps connecting.
         """
         self.endpoints.apply_rest()
+        api = self.settings.discord_api_url or OFFICIAL_API
         try:
             await self.client.login(self.settings.discord_token)
             await self.endpoints.apply_gateway(self.client)
+        except discord.LoginFailure:
+            await self._undo()
+            raise PlatformStopped(
+                "Discord rejected DISCORD_TOKEN: check the bot token in the Discord developer portal"
+            ) from None
+        except (OSError, aiohttp.ClientError, TimeoutError) as error:
+            await self._undo()
+            raise PlatformStopped(
+                f"cannot reach the Discord API at {api} ({type(error).__name__}): "
+                "check DISCORD_API_URL and the network"
+            ) from None
         except BaseException:
-            await self.client.close()
-            self.endpoints.restore()
+            await self._undo()
             raise
         self._gateway = asyncio.create_task(self.client.connect(), name="discord-gateway")
         ready = asyncio.create_task(self.client.wait_until_ready())
@@ -275,12 +290,20 @@ class DiscordAdapter:
         )
         ready.cancel()
         if self._gateway in done:
-            error = self._gateway.exception()
+            ended = self._gateway.exception()
             await self.stop()
-            raise RuntimeError("the Discord gateway connection ended during start-up") from error
+            why = f" ({type(ended).__name__})" if ended is not None else ""
+            raise PlatformStopped(
+                f"the Discord gateway connection ended during start-up{why}: check the bot's intents "
+                "and shard settings in the developer portal"
+            ) from None
         if ready not in done:
             logger.warning("discord: not ready after %.0f s; still connecting", self.ready_timeout)
         self._gateway.add_done_callback(self._gateway_ended)
+
+    async def _undo(self) -> None:
+        await self.client.close()
+        self.endpoints.restore()
 
     def connected(self) -> bool:
         """For /readyz: the gateway is up and READY (discord.py clears it while reconnecting)."""

@@ -12,6 +12,7 @@ before them (`bot.adapters.base.Outbox`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import traceback
@@ -23,11 +24,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from telegram import CallbackQuery, Update
-from telegram.error import BadRequest, Conflict, TelegramError
+from telegram.error import BadRequest, Conflict, InvalidToken, NetworkError, TelegramError, TimedOut
 from telegram.ext import Application, TypeHandler
 from telegram.request import HTTPXRequest
 
-from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox
+from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, PlatformStopped
 from bot.adapters.telegram.commands import register_commands
 from bot.adapters.telegram.mapping import (
     ALLOWED_UPDATES,
@@ -55,6 +56,20 @@ ANOTHER_WEBHOOK = (
     "run every process in webhook mode (TELEGRAM_WEBHOOK_URL), or only one poller"
 )
 _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a webhook secret_token
+OFFICIAL_API = "https://api.telegram.org"
+
+
+def api_root(settings: Settings) -> str:
+    """TELEGRAM_API_URL as a server root. Both forms are accepted: the root (`http://host:8081`) and
+    python-telegram-bot's `base_url` (`http://host:8081/bot`, the token is appended to it)."""
+    url = settings.telegram_api_url.rstrip("/")
+    if not url:
+        return OFFICIAL_API
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        # The value itself is not repeated: a URL pasted with the token in it must not reach the terminal.
+        raise ConfigError("TELEGRAM_API_URL must look like http://host:port (or http://host:port/bot)")
+    return url.removesuffix("/bot")
 
 
 def webhook_target(settings: Settings) -> tuple[str, str] | None:
@@ -124,9 +139,9 @@ class TelegramAdapter:
             .job_queue(None)
             .get_updates_request(self.polling_request)
         )
-        if settings.telegram_api_url:  # a self-hosted Bot API server (or a test's fake)
-            api = settings.telegram_api_url
-            builder = builder.base_url(f"{api}/bot").base_file_url(f"{api}/file/bot")
+        self.api = api_root(settings)
+        if self.api != OFFICIAL_API:  # a self-hosted Bot API server (or a test's fake)
+            builder = builder.base_url(f"{self.api}/bot").base_file_url(f"{self.api}/file/bot")
         self.app = builder.build()
         self.app.add_handler(TypeHandler(Update, self._on_update))
         self.app.add_error_handler(self._on_error)
@@ -135,8 +150,25 @@ class TelegramAdapter:
 
     # ---- life cycle -----------------------------------------------------------------------------
     async def start(self) -> None:
-        """Connect (getMe), set the command menu, then poll or listen for the webhook."""
-        await self.app.initialize()
+        """Connect (getMe), set the command menu, then poll or listen for the webhook.
+
+        A token the server rejects or a server that cannot be reached stops start-up with a one-line
+        `PlatformStopped` (never the token, never a traceback)."""
+        try:
+            await self.app.initialize()
+        except InvalidToken:
+            await self._close_connections()
+            elsewhere = "" if self.api == OFFICIAL_API else f" (or {self.api} is not a Bot API server)"
+            raise PlatformStopped(
+                f"Telegram rejected TELEGRAM_TOKEN{elsewhere}: check the token @BotFather gave you"
+            ) from None
+        except NetworkError as error:
+            await self._close_connections()
+            why = "timed out" if isinstance(error, TimedOut) else "no connection"
+            raise PlatformStopped(
+                f"cannot reach the Telegram Bot API at {self.api} ({why}): "
+                "check TELEGRAM_API_URL and the network"
+            ) from None
         try:
             await register_commands(self.app.bot)
             await self.app.start()
@@ -163,6 +195,12 @@ class TelegramAdapter:
         except BaseException:
             await self.stop()
             raise
+
+    async def _close_connections(self) -> None:
+        """After a failed getMe PTB counts the bot as never initialised, so close its HTTP clients here."""
+        for request in (self.polling_request, self.app.bot.request):
+            with contextlib.suppress(Exception):
+                await request.shutdown()
 
     def connected(self) -> bool:
         """For /readyz: taking updates (polling or the webhook listening) and not stopped by a conflict."""
