@@ -24,7 +24,7 @@ HEAD_CHARS = 300
 """Very long text is scored on its first and last HEAD_CHARS characters, so the cost is bounded."""
 MIN_GRAMS = 100
 """Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
-MIN_WORDS = 3
+MIN_WORDS = 5
 """Shorter messages ("text me") score 0: too little context; the patterns judge them alone."""
 BUCKETS = 1 << 17
 """How many weights n-grams are hashed into (a power of two)."""
