@@ -8,6 +8,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 
+from bot.platforms import find as find_platform
+from bot.platforms import names as platform_names
+
 
 class ConfigError(ValueError):
     """A setting is missing or malformed; the message says which and how to fix it."""
@@ -53,7 +56,7 @@ def _shard_ids(env: dict[str, str], count: int | None) -> tuple[int, ...]:
     return tuple(sorted(set(ids)))
 
 
-PLATFORMS = ("telegram", "discord")
+PLATFORMS = platform_names()  # the platform list (bot/platforms.py)
 
 
 def parse_platforms(raw: str, what: str = "PLATFORMS") -> tuple[str, ...]:
@@ -135,7 +138,8 @@ class Settings:
 
     def runs(self, platform: str) -> bool:
         """Whether this process runs `platform`: its token is set and PLATFORMS (if set) names it."""
-        token = {"telegram": self.telegram_token, "discord": self.discord_token}.get(platform, "")
+        found = find_platform(platform)
+        token = getattr(self, found.token) if found else ""
         return bool(token) and (not self.platforms or platform in self.platforms)
 
     def check_platforms(self) -> None:
