@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.domain import Attachment, Button, Incoming, Kind, Outgoing, UserData, UserKey
 from bot.engine import mydata
+from bot.engine.community import Community
 from bot.engine.conversation import Context, Step, step
 from bot.engine.say import Say
 from bot.knowledge.routes import book as routes_book
@@ -112,6 +113,7 @@ class Engine:
         self.settings = settings or EngineSettings()
         self.clock = clock
         self.tails = RecentTails()
+        self.community = Community(self)
         routes_book()  # the routes to therapy, checked now: a doubtful routes file stops start-up
 
     async def handle(self, event: Incoming) -> list[Outgoing]:

@@ -22,11 +22,8 @@ import asyncio
 import contextlib
 import io
 import logging
-import random
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiohttp
@@ -36,9 +33,9 @@ from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, PlatformStopped
 from bot.adapters.discord.client import ApiEndpoints, KeepGoingClient
 from bot.adapters.discord.layout import LABEL_LIMIT, Part, Rows, custom_id, parts
 from bot.config import Settings
-from bot.domain import Incoming, Kind, Outgoing, Rhythm, Schedule, TargetKind, Who
+from bot.domain import Incoming, Kind, Outgoing, Who
 from bot.engine import Engine
-from bot.nudges import timing
+from bot.engine.community import Channel, SetupRequest
 from bot.ops.metrics import count_discord_rate_limits
 from bot.store import StoreError
 
@@ -51,10 +48,6 @@ CANNOT_DM = 50007
 # Discord error codes that mean "this will never arrive": closed DMs, unknown channel or user, no access,
 # invalid recipient.
 GONE = frozenset({CANNOT_DM, 10003, 10013, 50001, 50033})
-ENCOURAGEMENTS = "community/encourage_"
-COMMUNITY_ZONE = "UTC"
-NO_QUIET_HOURS = "00:00"  # a channel's members live in many zones; the admin chose the time
-MAX_REMEMBERED_CHANNELS = 10_000
 OFFICIAL_API = "https://discord.com/api/v10"
 # No voice here: discord.py's start-up warnings about voice libraries would be noise on stderr.
 discord.VoiceClient.warn_nacl = False
@@ -204,28 +197,6 @@ async def _acknowledge_click(interaction: discord.Interaction) -> bool:
     return True
 
 
-def community_schedule(channel_id: int, locale: str, now: datetime) -> Schedule:
-    """A weekly post in a channel, on this weekday at about this time (UTC, to the quarter hour)."""
-    wall = timing.local_now(now, COMMUNITY_ZONE)
-    rounded = wall - timedelta(minutes=wall.minute % 15)
-    local_time = timing.hhmm(rounded.time())
-    anchor = timing.local_anchor(now, COMMUNITY_ZONE)
-    return Schedule(
-        platform=PLATFORM,
-        target_kind=TargetKind.CHANNEL,
-        target_id=str(channel_id),
-        chat_id=channel_chat(channel_id),
-        rhythm=Rhythm.WEEKLY,
-        local_time=local_time,
-        timezone=COMMUNITY_ZONE,
-        next_due_at=timing.next_due(Rhythm.WEEKLY, local_time, COMMUNITY_ZONE, now, anchor),
-        quiet_start=NO_QUIET_HOURS,
-        quiet_end=NO_QUIET_HOURS,
-        locale=locale,
-        created_at=now,
-    )
-
-
 class DiscordAdapter:
     """Runs the Discord client on the shared loop and translates between Discord and the engine."""
 
@@ -251,7 +222,6 @@ class DiscordAdapter:
         )
         self.endpoints = ApiEndpoints(settings.discord_api_url)
         self._gateway: asyncio.Task[None] | None = None
-        self._last_encouragement: OrderedDict[int, str] = OrderedDict()
         self._in_flight: set[asyncio.Task[Any]] = set()
         self.outbox = Outbox(PLATFORM)
         self._locks: dict[str, asyncio.Lock] = {}
@@ -527,20 +497,10 @@ class DiscordAdapter:
         return Job(run)
 
     # ---- community and resources ----------------------------------------------------------------
-    def _encouragement(self, channel_id: int) -> str:
-        """A general encouragement template, never the one this channel saw last."""
-        pool = [n for n in self.engine.templates.template_names() if n.startswith(ENCOURAGEMENTS)]
-        last = self._last_encouragement.pop(channel_id, None)
-        choice = random.choice([n for n in pool if n != last] or pool)
-        self._last_encouragement[channel_id] = choice
-        while len(self._last_encouragement) > MAX_REMEMBERED_CHANNELS:
-            self._last_encouragement.popitem(last=False)
-        return choice
-
     async def on_encourage(self, interaction: discord.Interaction) -> None:
         """Public on purpose: a general encouragement with nothing about anyone in it."""
         locale = (interaction.guild_locale or interaction.locale).value
-        text = self.engine.notice(self._encouragement(interaction.channel_id or 0), PLATFORM, locale).text
+        text = self.engine.community.encouragement(PLATFORM, str(interaction.channel_id or 0), locale).text
         try:
             await interaction.response.send_message(text, allowed_mentions=discord.AllowedMentions.none())
         except (discord.HTTPException, discord.InteractionResponded) as error:
@@ -549,8 +509,7 @@ class DiscordAdapter:
     async def on_resources(self, interaction: discord.Interaction) -> None:
         """Crisis lines for whoever asks, shown only to them, with no stored data needed."""
         locale = _locale(interaction)
-        found = self.engine.resources.for_person(None, locale, self.engine.settings.default_country)
-        text = self.engine.notice("resources", PLATFORM, locale, resources=found).text
+        text = self.engine.community.resources(PLATFORM, locale).text
         try:
             await interaction.response.send_message(
                 text, ephemeral=True, allowed_mentions=discord.AllowedMentions.none()
@@ -568,25 +527,26 @@ class DiscordAdapter:
             return
         locale = _locale(interaction)
         here = _Followup(interaction, ephemeral=True)
-        channel_id = interaction.channel_id
+        in_server = interaction.guild_id is not None and interaction.channel_id is not None
+        channel = (
+            Channel(
+                PLATFORM,
+                str(interaction.channel_id),
+                channel_chat(interaction.channel_id or 0),
+                (interaction.guild_locale or interaction.locale).value,
+            )
+            if in_server
+            else None
+        )
+        request = SetupRequest(
+            channel=channel,
+            weekly=weekly,
+            allowed=in_server and interaction.permissions.manage_guild,
+            can_post=interaction.app_permissions.view_channel and interaction.app_permissions.send_messages,
+        )
+        reply = await self.engine.community.setup(PLATFORM, request, locale)
         try:
-            if interaction.guild_id is None or channel_id is None or not interaction.permissions.manage_guild:
-                template = "setup_not_allowed"
-            elif not weekly:
-                removed = await self.engine.store.delete_channel_schedule(PLATFORM, str(channel_id))
-                template = "setup_off" if removed else "setup_was_off"
-            elif not (interaction.app_permissions.view_channel and interaction.app_permissions.send_messages):
-                template = "setup_cannot_post"
-            else:
-                guild_locale = (interaction.guild_locale or interaction.locale).value
-                schedule = community_schedule(channel_id, guild_locale, self.engine.clock())
-                await self.engine.store.upsert_channel_schedule(schedule)
-                template = "setup_done"
-        except StoreError as error:
-            logger.warning("discord: /setup not saved: %s", error)
-            template = "store_unavailable"
-        try:
-            await here.send(self._notice(template, locale))
+            await here.send(Part(reply.text))
         except discord.HTTPException as error:
             logger.warning("discord: /setup not answered: %s", type(error).__name__)
 
