@@ -25,6 +25,7 @@ from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, U
 from bot.engine import grounding, nudging, reflection, safety_plan
 from bot.engine.conversation import NOTE_LIMIT
 from bot.engine.say import FLOW_VERSION, Say
+from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.safety import ResourceBook
 from bot.templates import DEFAULT_LOCALE, Templates
@@ -268,6 +269,24 @@ def check_templates(templates: Templates, book: ResourceBook, report: Report) ->
 TRANSLATIONS_DIR = "translations"
 
 
+NO_ROUTES_COUNTRY = "ZZ"  # a country with no routes file: the plan's general fallback
+
+
+def check_routes(templates: Templates, report: Report) -> None:
+    """The plan, with its routes, for every country that has a routes file (and the fallback), per locale."""
+    for locale in templates.locales:
+        for country in [*routes_book().countries(), NO_ROUTES_COUNTRY]:
+            person = replace(sample_person(), country=country, locale=locale)
+            for say in reflection.plan(person, offer_note=True):
+                for markup, limit in LIMITS.items():
+                    text = templates.render(say.template, locale, markup, **say.values)
+                    report.rendered += 1
+                    if len(text) > limit:
+                        report.fail(
+                            f"{locale}/{say.template} ({country}): {len(text)} characters for {markup.value}"
+                        )
+
+
 def english_digests(templates: Templates) -> dict[str, str]:
     """SHA-256 of each English template's source, by template name."""
     folder = templates.root / DEFAULT_LOCALE
@@ -360,6 +379,7 @@ def run_check(root: Path | None = None, mark: str | None = None) -> int:
     for warning in check_translations(templates, report):
         print(f"check: warning: {warning}", file=sys.stderr)
     check_templates(templates, book, report)
+    check_routes(templates, report)
     check_code_references(templates, report)
     for problem in report.problems:
         print(f"check: {problem}", file=sys.stderr)

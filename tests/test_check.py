@@ -55,3 +55,14 @@ def test_changed_english_warns_until_the_translation_is_marked(
     assert run_check(messages, mark="es") == 0
     assert "stale template" not in capsys.readouterr().err
     assert (messages / TRANSLATIONS_DIR / "es.toml").is_file()
+
+
+def test_the_plan_is_checked_with_each_countrys_routes(
+    messages: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    routes = messages / "en" / "plan_routes.j2"
+    routes.write_text(
+        routes.read_text(encoding="utf-8") + "{% for r in routes %}" + "x" * 2100 + "{% endfor %}"
+    )
+    assert run_check(messages) == 1
+    assert "en/plan_routes (GB)" in capsys.readouterr().err
