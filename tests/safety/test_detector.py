@@ -86,7 +86,7 @@ def test_held_out_figures(detector: CrisisDetector, name: str, capsys: pytest.Ca
     assert safe.caught / safe.rows <= 0.12
 
 
-HELD_OUT_RECALL = 0.81
+HELD_OUT_RECALL = 0.82
 """A floor under the figures measured on the held-out tables (a regression guard, not a target)."""
 
 
