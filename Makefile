@@ -24,6 +24,7 @@ run: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check bot tests benchmarks
+	$(BIN)/mypy
 	$(BIN)/keepgoing check
 	$(BIN)/python -m pytest
 
@@ -33,6 +34,7 @@ check: $(STAMP)
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check bot tests benchmarks
 	$(BIN)/ruff format --check bot tests benchmarks
+	$(BIN)/mypy
 
 # Every benchmark, one table (~10 minutes); `BENCH_QUICK=1 make bench` for smaller sizes (CI-like runs).
 bench: $(DEV_STAMP)

@@ -208,7 +208,9 @@ class _Turn:
             flow = self.flow
             origin = flow.checked_from if flow.step == r.RISK_CHECK_STEP else flow.step
             # A safety plan or grounding under way gives way to the step it was started from.
-            origin, history = sp.beneath(origin, flow.history)
+            history = flow.history
+            if origin is not None:  # a stored check without the step it interrupted keeps its history
+                origin, history = sp.beneath(origin, flow.history)
             # Coming back from a crisis step or a pause, the question they had reached is what to resume.
             paused = flow.paused_step if origin in (r.CRISIS_STEP, r.PAUSED_STEP) else origin
             self._set_flow(
@@ -550,11 +552,12 @@ class _Turn:
                 return
             self._set_flow(r.advance(flow, r.first_reason(flow)))
         elif step_ in r.CONFIRM_STEPS and value in ("yes", "no"):
-            reason, nxt = step_.split(":", 1)[1], r.origin(flow)
+            reason = step_.split(":", 1)[1]
+            nxt: str | None = r.origin(flow)
             if value == "yes":
                 flow = replace(flow, answers={**flow.answers, reason: "yes"})
                 if nxt == f"reason:{reason}":
-                    nxt = r.after_reason(nxt, flow)  # type: ignore[assignment]
+                    nxt = r.after_reason(nxt, flow)
             if nxt is None:
                 self._set_flow(flow)
                 self._finish()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import datetime, time, timedelta
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind
@@ -264,12 +265,12 @@ class Nudges:
             else:
                 self._ask(f"n:zok:{parts[0]}:{parts[1]}:{zone}")
         elif stage == "quiet":
-            found = parse_range(text, self.words)
-            if found is None:
+            span = parse_range(text, self.words)
+            if span is None:
                 self.say("nudges/quiet_unclear")
                 self.question()
             else:
-                self._set_quiet(hhmm(found[0]), hhmm(found[1]))
+                self._set_quiet(hhmm(span[0]), hhmm(span[1]))
         else:
             self.say("text_not_expected", long=len(text) > 1000)
             self.question()
@@ -352,9 +353,9 @@ class Nudges:
             milestone=old.milestone if old else None,
             id=old.id if old else None,
         )
-        self._set(replace(schedule, next_due_at=next_for(schedule, self.now)))
+        saved = self._set(replace(schedule, next_due_at=next_for(schedule, self.now)))
         self._leave()
-        self.say("nudges/on", new=old is None, **self._summary(self.schedule))  # type: ignore[arg-type]
+        self.say("nudges/on", new=old is None, **self._summary(saved))
 
     def _set_quiet(self, start: str, end: str) -> None:
         s = self.schedule
@@ -375,8 +376,8 @@ class Nudges:
         assert s is not None
         until = self.now + PAUSE
         paused = replace(s, paused_until=until)
-        self._set(replace(paused, next_due_at=next_for(paused, self.now)))
-        self.say("nudges/snoozed", **self._summary(self.schedule))  # type: ignore[arg-type]
+        saved = self._set(replace(paused, next_due_at=next_for(paused, self.now)))
+        self.say("nudges/snoozed", **self._summary(saved))
 
     def _fewer(self) -> None:
         s = self.schedule
@@ -386,13 +387,15 @@ class Nudges:
             self.say("nudges/fewer_least", buttons=fewer_buttons(s)[1:])
             return
         changed = replace(s, rhythm=fewer, created_at=self.now, unanswered=0)
-        self._set(replace(changed, next_due_at=next_for(changed, self.now)))
-        self.say("nudges/fewer_done", **self._summary(self.schedule))  # type: ignore[arg-type]
+        saved = self._set(replace(changed, next_due_at=next_for(changed, self.now)))
+        self.say("nudges/fewer_done", **self._summary(saved))
 
-    def _set(self, schedule: Schedule) -> None:
+    def _set(self, schedule: Schedule) -> Schedule:
+        """Keep the changed schedule (saved by the caller) and hand it back."""
         self.schedule = schedule
+        return schedule
 
-    def _summary(self, s: Schedule) -> dict[str, object]:
+    def _summary(self, s: Schedule) -> _Summary:
         """Values every summary template uses: rhythm, time, zone, quiet hours, the next one locally."""
         zone = ZoneInfo(s.timezone)
         following = s.next_due_at.astimezone(zone) if s.next_due_at else None
@@ -407,6 +410,19 @@ class Nudges:
             "next_date": following.strftime("%Y-%m-%d") if following else "",
             "next_time": zone_names.clock_text(following, locale, country) if following else "",
         }
+
+
+class _Summary(TypedDict):
+    """The values of `Nudges._summary`, typed so that `say(..., **summary)` is checked key by key."""
+
+    rhythm: str
+    local_time: str
+    timezone: str
+    quiet_start: str
+    quiet_end: str
+    next_weekday: int
+    next_date: str
+    next_time: str
 
 
 def question(step: str, person: Person | None, schedule: Schedule | None, now: datetime) -> Say:
@@ -464,15 +480,15 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
             ),
         )
     if stage == "quiet":
-        quiet = f"{schedule.quiet_start}-{schedule.quiet_end}" if schedule else "-".join(DEFAULT_QUIET)
+        current = f"{schedule.quiet_start}-{schedule.quiet_end}" if schedule else "-".join(DEFAULT_QUIET)
         rows = tuple(
             (Choice("nudge_quiet_range", payload(step, _code(q)), {"start": q[:5], "end": q[6:]}),)
             for q in QUIET_CHOICES
-            if q != quiet
+            if q != current
         )
         return Say(
             "nudges/ask_quiet",
-            values={"quiet_start": quiet[:5], "quiet_end": quiet[6:]},
+            values={"quiet_start": current[:5], "quiet_end": current[6:]},
             buttons=(*rows, cancel),
         )
     raise ValueError(f"{step} asks nothing")

@@ -233,7 +233,7 @@ def zone_for_abbreviation(text: str, now: datetime, country: str | None = None) 
     abbreviation = text.strip().upper()
     if abbreviation not in ABBREVIATIONS:
         return None
-    if (country, abbreviation) in COUNTRY_ABBREVIATIONS:
+    if country is not None and (country, abbreviation) in COUNTRY_ABBREVIATIONS:
         return COUNTRY_ABBREVIATIONS[(country, abbreviation)]
     for zone in country_zones_in_order(country) if country else ():
         names = {ZoneInfo(zone).tzname(datetime(now.year, month, 15)) for month in (1, 7)}

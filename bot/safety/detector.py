@@ -69,7 +69,10 @@ class Signal:
 class Scorer(Protocol):
     """The statistical layer as the detector sees it (`bot.safety.classifier.Classifier`)."""
 
-    threshold: float
+    @property
+    def threshold(self) -> float:
+        """The score at or above which the text counts as a possible crisis."""
+        ...
 
     def score(self, normalised_text: str) -> float:
         """Crisis probability, 0..1, of text already passed through `normalise()`."""
@@ -392,13 +395,13 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
             if words.get(key, value) != value:
                 raise PatternError(f"{name}: [words] {typo!r} conflicts with another file")
             words[key] = value
-        typos = _section(doc, "typos", name)
-        fuzzy.update(normalise(w) for w in _strings(typos, "fuzzy", f"{name}.typos"))
-        guard.update(normalise(w) for w in _strings(typos, "keep", f"{name}.typos"))
-        macros = _section(doc, "macros", name)
-        if not all(isinstance(v, str) for v in macros.values()):
+        typo_table = _section(doc, "typos", name)
+        fuzzy.update(normalise(w) for w in _strings(typo_table, "fuzzy", f"{name}.typos"))
+        guard.update(normalise(w) for w in _strings(typo_table, "keep", f"{name}.typos"))
+        macro_table = _section(doc, "macros", name)
+        if not all(isinstance(v, str) for v in macro_table.values()):
             raise PatternError(f"{name}: [macros] values must be strings")
-        all_sources.extend(str(v) for v in macros.values())
+        all_sources.extend(str(v) for v in macro_table.values())
         for section in ("exclude", "downgrade", "minor", *CATEGORIES):
             table = _section(doc, section, name)
             extra = set(table) - _KEYS - ({"others"} if section == "downgrade" else set())
@@ -426,7 +429,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
     }
     per_exclude: dict[str, list[str]] = {c: [] for c in CATEGORIES}
     for name, doc in docs:
-        macros = {k: str(v) for k, v in _section(doc, "macros", name).items()}
+        macros: dict[str, str] = {k: str(v) for k, v in _section(doc, "macros", name).items()}
         for source in _strings(_section(doc, "exclude", name), "phrases", f"{name}.exclude"):
             exclude.append(_compile(source, macros, f"{name} [exclude]"))
         down = _section(doc, "downgrade", name)

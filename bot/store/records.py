@@ -298,6 +298,7 @@ class Statements:
         m, slot, sent = self.mark, utc(r.slot_at), int(r.outcome is NudgeOutcome.SENT)
         recent = json.dumps(list(r.recent_templates)) if r.recent_templates is not None else None
         log = (slot, r.outcome.value, r.template, utc(r.recorded_at), r.schedule_id, r.owner)
+        next_args: tuple[Any, ...]
         if r.outcome is NudgeOutcome.UNREACHABLE:
             next_sql, next_args = "NULL", ()
         else:

@@ -187,7 +187,8 @@ async def _acknowledge_click(interaction: discord.Interaction) -> bool:
     """Acknowledge a click by disabling the pressed message's buttons, in the same call."""
     try:
         if interaction.message is not None and interaction.message.components:
-            pressed = interaction.data.get("custom_id") if interaction.data else None
+            raw = interaction.data.get("custom_id") if interaction.data else None
+            pressed = raw if isinstance(raw, str) else None  # the stubs type the payload's values as object
             await interaction.response.edit_message(view=_spent_view(interaction.message, pressed))
         else:
             await interaction.response.defer()
