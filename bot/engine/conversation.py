@@ -354,7 +354,7 @@ class _Turn:
                     "schedule": self.data.schedule,
                     "retention_days": self.ctx.retention_days,
                     "safety_plan": person.safety_plan if person else None,
-                    "check_in": sp.check_in_values(self.data.followup),
+                    "check_in": sp.check_in_values(self.data.followup, person.locale if person else None),
                 },
                 attachment=("keepgoing-my-data.json", export),
             )

@@ -25,7 +25,7 @@ from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, payload
-from bot.nudges import zones
+from bot.nudges import zone_names, zones
 from bot.nudges.timing import in_quiet_hours, next_due, parse_hhmm
 from bot.nudges.words import NudgeWords
 from bot.safety import CrisisResources
@@ -171,8 +171,8 @@ def check_in(
     )
 
 
-def check_in_values(followup: Schedule | None) -> dict[str, object] | None:
-    """The check-in as /mydata and the confirmation show it (local date and time), or None."""
+def check_in_values(followup: Schedule | None, locale: str | None) -> dict[str, object] | None:
+    """The check-in as /mydata and the confirmation show it (local date, time and zone label), or None."""
     if followup is None:
         return None
     due = followup.next_due_at
@@ -181,7 +181,7 @@ def check_in_values(followup: Schedule | None) -> dict[str, object] | None:
         "pending": due is not None,
         "date": local.strftime("%Y-%m-%d") if local else "",
         "time": local.strftime("%H:%M") if local else followup.local_time,
-        "timezone": followup.timezone,
+        "timezone": zone_names.zone_label(followup.timezone, locale),  # "UTC+2", never "Etc/GMT-2"
     }
 
 
@@ -322,7 +322,8 @@ class Care:
             country = self.person.country or self.resources.country
             self.followup = check_in(self.who, self.locale, country, self.schedule, self.now)
         buttons = crisis_buttons(self.person, self.followup)
-        self.say("followup/set", buttons=buttons, adopted=adopted, **(check_in_values(self.followup) or {}))
+        values = check_in_values(self.followup, self.locale) or {}
+        self.say("followup/set", buttons=buttons, adopted=adopted, **values)
 
     def stop_all(self) -> None:
         """Stop messages: a pending check-in, and nudges if there are any ("stop" typed works too)."""

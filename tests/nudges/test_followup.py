@@ -44,7 +44,7 @@ async def test_asked_for_in_the_crisis_reply_it_comes_once_the_next_day(engine: 
     await chat.press("United Kingdom")
     await chat.send(CRISIS)
     await chat.press(ASK)
-    assert "I'll check in tomorrow, 2026-03-02 around 11:00 your time (Europe/London)" in chat.text
+    assert "I'll check in tomorrow, 2026-03-02 around 11:00 your time (London, United Kingdom)" in chat.text
     assert ASK not in chat.labels and "I'm safe right now" in chat.labels  # asked once; the rest stay
     sink = Sink()
     sent = await run_for(dispatcher(engine, clock, sink), clock, sink, days=4)
@@ -77,7 +77,7 @@ async def test_their_nudge_time_and_zone_are_used_and_nudges_go_on(engine: Engin
     await opt_in(chat, at="18:00", zone="Berlin")
     await chat.send(CRISIS)
     await chat.press(ASK)
-    assert "2026-03-02 around 18:00 your time (Europe/Berlin)" in chat.text
+    assert "2026-03-02 around 18:00 your time (Berlin, Germany)" in chat.text
     sink = Sink()
     await run_for(dispatcher(engine, clock, sink), clock, sink, days=3)
     check_ins = [m for _, m in sink.sent if CHECK_IN in m.text]
