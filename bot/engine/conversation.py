@@ -6,7 +6,6 @@ first on every piece of free text, whatever step the person is in.
 
 from __future__ import annotations
 
-import json
 import re
 import unicodedata
 from collections.abc import Callable
@@ -342,8 +341,7 @@ class _Turn:
         if self.person is None and self.data.schedule is None:
             self.say("mydata_empty")
             return
-        export = export_json(replace(self.data, person=self.person))
-        person = self.person
+        person = self.person  # the engine attaches the file, built from every stored row (engine/mydata.py)
         self.says.append(
             Say(
                 "mydata",
@@ -356,7 +354,6 @@ class _Turn:
                     "safety_plan": person.safety_plan if person else None,
                     "check_in": sp.check_in_values(self.data.followup, person.locale if person else None),
                 },
-                attachment=("keepgoing-my-data.json", export),
             )
         )
         if person is not None and person.safety_plan is not None:  # in its own message: it can be long
@@ -774,52 +771,3 @@ class _Turn:
     def _unsupported(self, _text: str) -> None:
         self.say("unsupported")
         self.restate()
-
-
-def export_json(data: UserData) -> bytes:
-    """Everything stored about a person, as JSON (the /mydata file)."""
-    out: dict[str, Any] = {}
-    if data.person is not None:
-        p = data.person
-        out["person"] = {
-            "platform": p.key.platform,
-            "user_id": p.key.user_id,
-            "chat_id": p.chat_id,
-            "locale": p.locale,
-            "country": p.country,
-            "under_18": p.youth,
-            "consented_at": _iso(p.consented_at),
-            "plan_made_at": _iso(p.plan_at),
-            "note": p.note,
-            "created_at": _iso(p.created_at),
-            "last_seen_at": _iso(p.last_seen_at),
-            "conversation": p.flow.to_json(),
-            "safety_plan": p.safety_plan.to_json() if p.safety_plan else None,
-        }
-    if data.schedule is not None:
-        s = data.schedule
-        out["nudges"] = {
-            "rhythm": s.rhythm.value,
-            "local_time": s.local_time,
-            "timezone": s.timezone,
-            "quiet_hours": f"{s.quiet_start}-{s.quiet_end}",
-            "next_due_at": _iso(s.next_due_at),
-            "paused_until": _iso(s.paused_until),
-            "sent_count": s.sent_count,
-            "unanswered": s.unanswered,
-            "milestone": s.milestone,
-            "recent_messages": list(s.recent_templates),
-        }
-    if data.followup is not None:
-        f = data.followup
-        out["check_in"] = {
-            "due_at": _iso(f.next_due_at),
-            "local_time": f.local_time,
-            "timezone": f.timezone,
-            "sent": f.next_due_at is None,
-        }
-    return json.dumps(out, indent=2, ensure_ascii=False).encode()
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
