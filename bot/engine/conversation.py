@@ -582,7 +582,7 @@ class _Turn:
         self.say("plan_ready")
         self.says.extend(r.plan(self.person))
         if self.data.schedule is None:
-            self.says.append(n.offer())
+            self._nudging(lambda nudges: nudges.open_offer())  # a step of its own: plain words answer it
 
     # ---- free text and the rest -----------------------------------------------------------------
     def _text(self, text: str) -> None:
@@ -593,6 +593,12 @@ class _Turn:
         stoppable = self.person is not None and (
             self.data.schedule is not None or n.is_step(self.flow.step) or sp.pending(self.data.followup)
         )
+        if self.person is not None and self.flow.step == n.OFFER_STEP and self._words.is_stop(text):
+            pending = sp.pending(self.data.followup)  # "stop" at the offer: no nudges (and no check-in)
+            self._nudging(lambda nudges: nudges.decline(quietly=pending))
+            if pending:
+                self._care(lambda care: care.stop_all())
+            return
         if stoppable and not sp.is_step(self.flow.step) and self._words.is_stop(text):
             self._care(lambda care: care.stop_all())
             return
@@ -609,7 +615,7 @@ class _Turn:
             if not self._question(text):
                 self.say("start_hint")
             return
-        if n.is_step(self.flow.step):
+        if n.reads_text(self.flow.step):
             self._nudging(lambda nudges: nudges.text(text))
             return
         if sp.is_step(self.flow.step):
@@ -691,10 +697,14 @@ class _Turn:
             **{s: {"yes": "yes", "partly": "yes", "no": "no", "unsure": "no"} for s in r.CONFIRM_STEPS},
             # A possible sign of risk: "kind of" is a yes; anything unclear asks the question again.
             r.RISK_CHECK_STEP: {"yes": "yes", "partly": "yes", "no": "no"},
+            # The nudge offer: "yeah kind of" is a yes; "not sure" asks again rather than guess.
+            n.OFFER_STEP: {"yes": "setup", "partly": "setup", "no": "no"},
         }.get(step_)
+        if meanings is None and n.is_step(step_) and step_.startswith("n:zok:"):
+            meanings = {"yes": "yes", "no": "no"}  # "is this your time zone?"
         if meanings is None:
             return None
-        offered = tuple(meanings) + (nav if step_ != r.RISK_CHECK_STEP else ())
+        offered = tuple(meanings) + (nav if r.is_question(step_) else ())
         value = ab.match_answer(text, offered, locale)
         return meanings.get(value, value) if value is not None else None
 

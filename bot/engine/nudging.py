@@ -24,6 +24,7 @@ from bot.nudges.timing import hhmm, in_quiet_hours, next_for, parse_hhmm
 from bot.nudges.words import NudgeWords, normalise
 
 PREFIX = "n:"
+OFFER_STEP = "n:offer"  # the invitation after the plan, waiting for yes or no (its buttons are global)
 OFTEN_STEP = "n:often"
 QUIET_STEP = "n:quiet"
 CODES = {"d": Rhythm.DAILY, "f": Rhythm.FEW_WEEKLY, "w": Rhythm.WEEKLY, "t": Rhythm.TAPERING}
@@ -35,8 +36,17 @@ DEFAULT_QUIET = ("21:00", "09:00")
 PAUSE = timedelta(days=7)
 
 
+TEXT_STAGES = ("time", "zone", "clock", "quiet")
+"""Nudge steps that read what is typed (a time, a place, a range); the others are answered by buttons."""
+
+
 def is_step(step: str | None) -> bool:
     return bool(step) and step.startswith(PREFIX)  # type: ignore[union-attr]
+
+
+def reads_text(step: str | None) -> bool:
+    """True at a nudge step that parses free text itself (a time, a zone, quiet hours)."""
+    return is_step(step) and step[len(PREFIX) :].split(":")[0] in TEXT_STAGES  # type: ignore[index]
 
 
 def offer() -> Say:
@@ -156,7 +166,10 @@ class Nudges:
     def command(self) -> None:
         """/nudges: what is set up now, with buttons to change, pause or stop; or the offer."""
         if self.schedule is None:
-            self.says.append(offer())
+            if self.flow.step in (r.DONE_STEP, r.PAUSED_STEP) or is_step(self.flow.step):
+                self.open_offer()  # nothing else pending: the offer is the question now
+            else:
+                self.says.append(offer())  # mid-reflection: its buttons work, the reflection stays
             return
         s = self.schedule
         paused = s.next_due_at is None
@@ -177,7 +190,7 @@ class Nudges:
         if action in ("setup", "change"):
             self._begin()
         elif action == "no":
-            self.say("nudges/declined")
+            self.decline()
         elif action == "quiet":
             self._begin_quiet()
         elif self.schedule is None:
@@ -202,6 +215,23 @@ class Nudges:
         else:
             self.say("stale_button")
 
+    def open_offer(self) -> None:
+        """Ask whether they would like nudges, as a step of its own: typed words answer it, a question
+        asked meanwhile gets its answer and then this again."""
+        if is_step(self.flow.step):
+            self.flow = replace(self.flow, step=OFFER_STEP)
+        else:
+            self.flow = r.advance(self.flow, OFFER_STEP)
+        self.question()
+
+    def decline(self, *, quietly: bool = False) -> None:
+        """No nudges, thanks: leave the offer if it is the pending step; say so unless `quietly`."""
+        if self.flow.step == OFFER_STEP:
+            self._leave()
+            self.returned = False  # nothing to ask again: they answered
+        if not quietly:
+            self.say("nudges/declined")
+
     def stop(self) -> None:
         """Stop every nudge at once (a button, or "stop" typed in any words)."""
         had = self.schedule is not None
@@ -218,7 +248,9 @@ class Nudges:
             self.say("nudges/setup_cancelled", changed=False)
             return
         stage, *parts = step[len(PREFIX) :].split(":")
-        if stage == "often" and value in CODES:
+        if stage == "offer" and value in ("setup", "no"):
+            self.button(value)  # the same as its (global) buttons
+        elif stage == "often" and value in CODES:
             self._ask(f"n:time:{value}")
         elif stage == "time" and re.fullmatch(r"\d{4}", value):
             self._chose_time(parts[0], _time_from_code(value))
@@ -429,6 +461,8 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
     """The question a nudge step asks, with its buttons."""
     stage, *parts = step[len(PREFIX) :].split(":")
     cancel = (Choice("nudge_cancel", payload(step, "cancel")),)
+    if stage == "offer":
+        return offer()
     if stage == "often":
         rows = tuple((Choice(f"nudge_rhythm_{code}", payload(step, code)),) for code in CODES)
         return Say("nudges/ask_rhythm", buttons=(*rows, cancel))
@@ -498,6 +532,7 @@ def sample_steps() -> list[str]:
     """One step of each kind, with the longest values, for `keepgoing check`."""
     longest = max(zones.zone_countries(), key=len)
     return [
+        OFFER_STEP,
         OFTEN_STEP,
         "n:time:f",
         "n:zone:f:1800",

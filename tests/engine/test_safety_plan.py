@@ -115,7 +115,7 @@ async def test_safetyplan_shows_changes_and_exports(engine: Engine) -> None:
     assert exported.startswith("My safety plan\n")
     assert f"1. My warning signs\n{WARNING}" in exported and "a walk by the canal" in exported
     assert "In an emergency: " in exported
-    assert person_step(await engine.store.load(chat.who.key)) == "done"  # back where they were
+    assert person_step(await engine.store.load(chat.who.key)) == "n:offer"  # back at the offer, unanswered
 
 
 def person_step(data: object) -> str:
