@@ -623,8 +623,26 @@ class _Turn:
             return
         if self._understood(text):
             return
-        self.say("text_not_expected", long=len(text) > 1000)
+        self.say(self._unclear_template(), long=len(text) > 1000)
         self.restate()
+
+    def _unclear_template(self) -> str:
+        """What to say to words that answer nothing: at a step answered by buttons, a kind word fitting
+        that step (the question follows); elsewhere the general note."""
+        step_ = self.flow.step
+        if step_ == r.CRISIS_STEP:
+            return "unclear/crisis"
+        if step_ == r.RISK_CHECK_STEP:
+            return "unclear/risk_check"
+        if step_ == n.OFFER_STEP:
+            return "unclear/nudge_offer"
+        if n.is_step(step_):
+            return "unclear/nudge"
+        if g.is_step(step_):
+            return "unclear/grounding"
+        if r.is_question(step_):
+            return "unclear/question"
+        return "text_not_expected"
 
     def _understood(self, text: str) -> bool:
         """Plain words in a question or when idle: a question answered, an answer read, a story heard."""
