@@ -20,6 +20,8 @@ from bot.domain import Markup
 from bot.paths import MESSAGES_DIR
 
 DEFAULT_LOCALE = "en"
+_MEMO_SIZE = 4096  # bound on each memo below (locale codes seen, finished texts)
+_WORDLESS = frozenset({int, bool, type(None)})  # value types a finished text may be remembered for
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\*_~`|>\[\]#])")
 _MENTION = re.compile(r"@(everyone|here)|<(@[!&]?|#)(?=\d)")
@@ -52,11 +54,21 @@ class Templates:
             loc: tomllib.loads((root / loc / "labels.toml").read_text(encoding="utf-8"))
             for loc in self.locales
         }
+        self._locale_of: dict[str, str] = {}  # platform language code -> supported locale
+        self._compiled: dict[tuple[str, str], Template] = {}
+        # Finished text of renders whose values carry no words (none, or only numbers and flags): the
+        # same inputs always give the same text, so it is rendered, tidied and escaped once.
+        self._finished: dict[tuple[Any, ...], str] = {}
 
     def locale_for(self, locale: str) -> str:
         """The supported locale closest to a platform's language code."""
-        base = base_locale(locale)
-        return base if base in self.locales else DEFAULT_LOCALE
+        found = self._locale_of.get(locale)
+        if found is None:
+            base = base_locale(locale)
+            found = base if base in self.locales else DEFAULT_LOCALE
+            if len(self._locale_of) < _MEMO_SIZE:
+                self._locale_of[locale] = found
+        return found
 
     @cache  # noqa: B019 - one environment per locale for the life of the process
     def _env(self, locale: str) -> Environment:
@@ -78,8 +90,19 @@ class Templates:
     def render(self, name: str, locale: str, markup: Markup, **values: Any) -> str:
         """Render `messages/<locale>/<name>.j2` and escape it for `markup`."""
         loc = self.locale_for(locale)
-        text = self._env(loc).get_template(f"{name}.j2").render(**values)
-        return escape(_tidy(text), markup)
+        memo: tuple[Any, ...] | None = None
+        if all(type(v) in _WORDLESS for v in values.values()):
+            memo = (loc, name, markup, *sorted((k, type(v).__name__, v) for k, v in values.items()))
+            done = self._finished.get(memo)
+            if done is not None:
+                return done
+        compiled = self._compiled.get((loc, name))
+        if compiled is None:
+            compiled = self._compiled[(loc, name)] = self._env(loc).get_template(f"{name}.j2")
+        text = escape(_tidy(compiled.render(**values)), markup)
+        if memo is not None and len(self._finished) < _MEMO_SIZE:
+            self._finished[memo] = text
+        return text
 
     def label(self, key: str, locale: str, **values: Any) -> str:
         """A button label from `labels.toml` (plain text: platforms show labels literally)."""
@@ -105,7 +128,10 @@ class Templates:
         return sorted(self._labels[locale])
 
 
+_BLANK_RUNS = re.compile(r"\n{3,}")
+
+
 def _tidy(text: str) -> str:
     """Trim the edges and fold runs of blank lines that template logic leaves behind."""
     text = "\n".join(line.rstrip() for line in text.strip().splitlines())
-    return re.sub(r"\n{3,}", "\n\n", text)
+    return _BLANK_RUNS.sub("\n\n", text)
