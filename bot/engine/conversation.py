@@ -23,7 +23,7 @@ from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, parse_payload, p
 from bot.knowledge import answers as ab
 from bot.knowledge import kb
 from bot.nudges.words import NudgeWords, load_words
-from bot.safety import CrisisDetector, ResourceBook, Risk, Signal
+from bot.safety import UNCLEAR, CrisisDetector, ResourceBook, Risk, Signal
 
 NOTE_LIMIT = 500
 _OPENING = re.compile(r"\s*([^,.;:!?¡¿]+)[,.;:!?]")  # a reply's first clause: "no, I wasn't ready"
@@ -196,11 +196,27 @@ class _Turn:
                 self.say("youth_note", **self._resources(youth=True))
             return False
         in_crisis = self.person is not None and self.flow.step == r.CRISIS_STEP
+        if signal.category == UNCLEAR and not in_crisis and self._reads_as_answer(text):
+            return False  # the statistical layer alone does not question an answer the flow understood
         if signal.level is Risk.POSSIBLE and not in_crisis:
             self._risk_check()
         else:
             self._crisis(signal, youth=minor)
         return True
+
+    def _reads_as_answer(self, text: str) -> bool:
+        """True when the text answers the question on screen (a plain answer, a reason named) or asks
+        something the knowledge base answers: then a score from the classifier alone is no sign."""
+        locale = self.ctx.locale
+        if kb.looks_like_question(text, locale) and kb.ask(text, locale) is not None:
+            return True
+        if self.person is None or self.flow.step == r.RISK_CHECK_STEP:
+            return False
+        step_ = self.flow.step
+        reason_asked = step_ in r.REASON_STEPS or step_ == r.ENDING_STEP
+        if reason_asked and ab.recognise_reason(text, locale) is not None:
+            return True
+        return self._plain_answer(step_, text) is not None
 
     def _crisis(self, signal: Signal, *, youth: bool = False) -> None:
         if self.person is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.safety.detector import CATEGORIES, CrisisDetector, PatternError, Risk, Signal, normalise
+from bot.safety.detector import CATEGORIES, UNCLEAR, CrisisDetector, PatternError, Risk, Signal, normalise
 from bot.safety.resources import (
     INTL,
     CrisisResources,
@@ -14,6 +14,7 @@ from bot.safety.resources import (
 __all__ = [
     "CATEGORIES",
     "INTL",
+    "UNCLEAR",
     "CrisisDetector",
     "CrisisResources",
     "PatternError",
