@@ -53,6 +53,20 @@ class Result:
         return self.turns / self.seconds
 
 
+def summary(store: str, stored: int, latencies: list[float], wall: float, cpu: float) -> Result:
+    """A run's figures from its per-turn latencies (seconds), wall time and CPU time."""
+    latencies = sorted(latencies)
+    return Result(
+        store=store,
+        stored=stored,
+        turns=len(latencies),
+        seconds=wall,
+        cpu=cpu,
+        p50_ms=statistics.median(latencies) * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
+    )
+
+
 def people_rows(people: int) -> list[tuple[object, ...]]:
     """`people` people who finished their plan."""
     answers = dict.fromkeys(REASONS, "partly")
@@ -106,16 +120,7 @@ async def measure(target: Target, stored: int, conversations: int = CONVERSATION
             assert replies, "every turn answers"
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     await store.close()
-    latencies.sort()
-    return Result(
-        store=target.name,
-        stored=stored,
-        turns=len(latencies),
-        seconds=wall,
-        cpu=cpu,
-        p50_ms=statistics.median(latencies) * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-    )
+    return summary(target.name, stored, latencies, wall, cpu)
 
 
 async def concurrent(
@@ -146,17 +151,8 @@ async def concurrent(
     await asyncio.gather(*(person_after_person() for _ in range(people)))
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     await store.close()
-    latencies.sort()
     label = f"{target.name}{'' if grouped or target.name != 'SQLite' else ' (no group commit)'}"
-    return Result(
-        store=label,
-        stored=stored,
-        turns=len(latencies),
-        seconds=wall,
-        cpu=cpu,
-        p50_ms=statistics.median(latencies) * 1000,
-        p99_ms=latencies[int(len(latencies) * 0.99)] * 1000,
-    )
+    return summary(label, stored, latencies, wall, cpu)
 
 
 async def run(sizes: tuple[int, ...] = SIZES, conversations: int = CONVERSATIONS) -> list[Result]:
