@@ -71,7 +71,9 @@ def test_held_out_questions(locale, capsys):
 # Measured once on 2026-12-04, before any tuning: en 80/94 (85 %), 29/30 off-topic rejected;
 # es 70/97 (72 %), 30/30 rejected. Floors sit just below, so a regression fails; raise them when the
 # entries improve from other data, and never tune on these rows.
-FRESH_FLOORS = {"en": (0.85, 0.95), "es": (0.72, 0.95)}
+# Measured once on 2026-12-05 after tuning on questions.tsv only (new paraphrases, keywords, Spanish
+# phrase synonyms and the "e" stem): en 83/94 (88.3 %), 29/30 rejected; es 82/97 (84.5 %), 29/30 rejected.
+FRESH_FLOORS = {"en": (0.88, 0.95), "es": (0.84, 0.95)}
 
 
 @pytest.mark.parametrize(("locale", "minimum"), [("en", 80), ("es", 50)])
