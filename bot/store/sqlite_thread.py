@@ -308,6 +308,7 @@ class GroupCommit:
         self._exclusive = 0  # `run` calls waiting or running: no new turn joins meanwhile
         self._people: dict[Any, tuple[asyncio.Lock, int]] = {}
         self._waking: set[asyncio.Task[None]] = set()
+        self._waiting = 0  # coroutines inside `_wait`: only then has a closed group anyone to wake
         self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
 
@@ -332,13 +333,22 @@ class GroupCommit:
     def _admits(self) -> bool:
         return not self._exclusive and (self._group is None or self._group.joined < self.max_turns)
 
+    async def _wait(self, predicate: Callable[[], bool]) -> None:
+        """`self._cond.wait_for(predicate)`, counted in `_waiting` (the caller holds the condition)."""
+        self._waiting += 1
+        try:
+            await self._cond.wait_for(predicate)
+        finally:
+            self._waiting -= 1
+
     async def _join(self) -> Group:
-        async with self._cond:
-            await self._cond.wait_for(self._admits)
-            group = self._group = self._group or Group()
-            group.in_flight += 1
-            group.joined += 1
-            return group
+        if self._waiting or not self._admits():  # else join now: nobody is ahead and nothing to await
+            async with self._cond:
+                await self._wait(self._admits)
+        group = self._group = self._group or Group()
+        group.in_flight += 1
+        group.joined += 1
+        return group
 
     def _leave(self, group: Group) -> list[Member] | None:
         """One turn fewer in flight; when it was the last, close the group: the members to commit."""
@@ -352,6 +362,9 @@ class GroupCommit:
         return list(group.members)
 
     def _wake(self) -> None:
+        if not self._waiting:  # whoever comes later finds the group closed without being told
+            return
+
         async def wake() -> None:
             async with self._cond:
                 self._cond.notify_all()
@@ -410,7 +423,7 @@ class GroupCommit:
         async with self._cond:
             self._exclusive += 1
             try:
-                await self._cond.wait_for(lambda: self._group is None)
+                await self._wait(lambda: self._group is None)
                 return await self.conn.call(fn, *args)
             finally:
                 self._exclusive -= 1
@@ -450,5 +463,5 @@ class GroupCommit:
             with contextlib.suppress(BaseException):
                 await self._writer
         async with self._cond:
-            await self._cond.wait_for(lambda: self._group is None)
+            await self._wait(lambda: self._group is None)
         await self.conn.close()
