@@ -1,6 +1,9 @@
 """The stores a benchmark runs on: SQLite always, PostgreSQL too when BENCH_DATABASE_URL is set.
 
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres python -m benchmarks turns nudges
+    TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test BENCH_QUICK=1 python -m benchmarks.nudges
+
+(TEST_DATABASE_URL, the tests' server, serves when BENCH_DATABASE_URL is not set.)
 
 Each measurement gets a new empty database (a SQLite file in a temporary folder, or a PostgreSQL database
 created on that server and dropped afterwards), filled in bulk outside the store, so figures for the two
@@ -92,9 +95,15 @@ class PostgresTarget:
 Target = SQLiteTarget | PostgresTarget
 
 
+def postgres_url() -> str:
+    """The PostgreSQL server to measure on: BENCH_DATABASE_URL, else the tests' TEST_DATABASE_URL."""
+    return (os.environ.get("BENCH_DATABASE_URL", "") or os.environ.get("TEST_DATABASE_URL", "")).strip()
+
+
 def targets(folder: Path) -> list[Target]:
-    """SQLite, and PostgreSQL when BENCH_DATABASE_URL names a server (any database we may create from)."""
-    url = os.environ.get("BENCH_DATABASE_URL", "").strip()
+    """SQLite, and PostgreSQL when BENCH_DATABASE_URL (or TEST_DATABASE_URL) names a server (any
+    database we may create databases from)."""
+    url = postgres_url()
     return [SQLiteTarget(folder), *([PostgresTarget(url)] if url else [])]
 
 

@@ -1,16 +1,18 @@
 """Nudges at scale: claim and render cost per nudge, memory flat in the number of people, send rate.
 
 1. 10,000 and 100,000 people with due schedules in one SQLite file, and in one PostgreSQL database when
-   BENCH_DATABASE_URL is set (figures side by side): CPU time (time.process_time) to claim and render
-   every due nudge, per nudge (target: at most 1 ms), and the peak of Python allocations while doing it
-   (tracemalloc; target: flat, the same for 10k as for 100k, since claims come in batches). The pass also
+   BENCH_DATABASE_URL (or the tests' TEST_DATABASE_URL) is set (figures side by side): CPU time
+   (time.process_time) to claim and render every due nudge, per nudge (target: at most 1 ms), and the
+   peak of Python allocations while doing it (tracemalloc; target: flat, the same for 10k as for 100k, since claims come in batches). The pass also
    records each nudge as the dispatcher does (one durable commit each), timed separately. On PostgreSQL
    every claim and record is a network round trip, so its rate per second is lower for one dispatcher;
    several dispatchers share the work there (tests/nudges/test_several_dispatchers.py).
 3. The send rate against a fake HTTP platform that answers 429 above 30 messages a second (target: at
    least 28/s and no 429), over a short run. The pacing is the dispatcher's, so this runs on SQLite only.
 
-BENCH_QUICK=1: 10,000 people only.
+BENCH_QUICK=1: 10,000 people only, PostgreSQL included when a server is named:
+
+    BENCH_QUICK=1 TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/test python -m benchmarks.nudges
 """
 
 from __future__ import annotations
@@ -243,7 +245,10 @@ def print_table(rows: list[tuple[str, str, str]]) -> None:
 
 
 def main() -> None:
-    print("nudges: claim, render and send over SQLite (and PostgreSQL with BENCH_DATABASE_URL)")
+    print(
+        "nudges: claim, render and send over SQLite"
+        " (and PostgreSQL with BENCH_DATABASE_URL or TEST_DATABASE_URL)"
+    )
     print_table(table_rows())
 
 
