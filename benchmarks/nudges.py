@@ -3,7 +3,8 @@
 1. 10,000 and 100,000 people with due schedules in one SQLite file, and in one PostgreSQL database when
    BENCH_DATABASE_URL (or the tests' TEST_DATABASE_URL) is set (figures side by side): CPU time
    (time.process_time) to claim and render every due nudge, per nudge (target: at most 1 ms), and the
-   peak of Python allocations while doing it (tracemalloc; target: flat, the same for 10k as for 100k, since claims come in batches). The pass also
+   peak of Python allocations while doing it (tracemalloc; target: flat, the same for 10k as for 100k,
+   since claims come in batches). The pass also
    records each nudge as the dispatcher does (one durable commit each), timed separately. On PostgreSQL
    every claim and record is a network round trip, so its rate per second is lower for one dispatcher;
    several dispatchers share the work there (tests/nudges/test_several_dispatchers.py).
