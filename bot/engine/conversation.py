@@ -213,7 +213,7 @@ class _Turn:
         if self.person is None or self.flow.step == r.RISK_CHECK_STEP:
             return False
         step_ = self.flow.step
-        reason_asked = step_ in r.REASON_STEPS or step_ == r.ENDING_STEP
+        reason_asked = r.is_question(step_) and step_ != r.COUNTRY_STEP
         if reason_asked and ab.recognise_reason(text, locale) is not None:
             return True
         return self._plain_answer(step_, text) is not None

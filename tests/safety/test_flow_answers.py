@@ -97,3 +97,25 @@ async def test_a_clear_sign_inside_an_answer_still_gets_the_crisis_reply(engine:
     await _go_to(chat, "reason:practical")
     await chat.send(text)
     assert CRISIS[locale] in chat.text
+
+
+@pytest.mark.parametrize(
+    ("locale", "ending", "text"),
+    [
+        ("en", "It ran out", "it just got too expensive honestly"),
+        ("es", "Se acabó", "la verdad es que se volvió demasiado caro"),
+    ],
+)
+async def test_a_story_at_the_suggested_reason_gets_no_check_question(
+    engine: Engine, locale: str, ending: str, text: str
+) -> None:
+    """Found by hand: "It ran out", then the cost in their own words at "is that the main thing?"."""
+    chat = Chat(engine, locale=locale)
+    words = LABELS[locale]
+    await chat.send("/start")
+    await chat.press(words["begin"])
+    await chat.press(words["country"])
+    await chat.press(ending)
+    await chat.send(text)
+    assert CHECK_Q[locale] not in chat.text
+    assert CRISIS[locale] not in chat.text
