@@ -688,6 +688,9 @@ class _Turn:
             self.named = reason  # "I never clicked with her": how it ended is unsaid, a reason is not
             self._answer(step_, "skip")
             return True
+        if step_ in r.SUGGEST_STEPS and ab.recognise_reason(text, self.ctx.locale) == r.suggested(step_):
+            self._answer(step_, "main")  # "the money ran out" at "is cost the main thing?" says yes
+            return True
         return False
 
     def _story(self, step_: str, text: str) -> str | None:

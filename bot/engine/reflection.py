@@ -39,6 +39,11 @@ CONFIRM_STEPS = tuple(f"confirm:{r}" for r in REASONS)  # a story mid-list named
 QUESTION_STEPS = (COUNTRY_STEP, ENDING_STEP, ENDING_VALID_STEP, *REASON_STEPS, *SUGGEST_STEPS, *CONFIRM_STEPS)
 
 
+def suggested(step: str) -> str:
+    """The reason a suggestion step puts forward ("suggest:practical" -> "practical")."""
+    return REASONS[SUGGEST_STEPS.index(step)]
+
+
 def is_question(step: str | None) -> bool:
     return step in QUESTION_STEPS
 

@@ -42,6 +42,17 @@ async def test_ran_out_suggests_practical_and_one_tap_reaches_a_plan_with_uk_rou
     assert "NHS Talking Therapies" in chat.text
 
 
+@pytest.mark.parametrize("said", ["the money ran out", "it just got too expensive honestly"])
+async def test_the_suggested_reason_in_their_own_words_is_a_yes(engine: Engine, said: str) -> None:
+    chat = Chat(engine)
+    await chat.send("/start")
+    await chat.press("Yes, let's begin")
+    await chat.press("United Kingdom")
+    await chat.press("It ran out")
+    await chat.send(said)
+    assert "NHS Talking Therapies" in chat.text
+
+
 # ---- the same in Spanish ------------------------------------------------------------------------
 
 
