@@ -3,14 +3,18 @@
 #   docker build -t keepgoing . && docker run -it --rm keepgoing
 # The platforms: `docker run --env-file .env keepgoing keepgoing run` (or compose.yaml for the lot).
 
-FROM python:3.12-slim AS build
+# BASE_IMAGE: any Debian-based image with python3 >= 3.11, pip and venv; override it where Docker Hub is
+# unreachable, e.g. --build-arg BASE_IMAGE=local/debian-python:bookworm (an image imported from mmdebstrap).
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
 COPY bot ./bot
 COPY messages ./messages
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
-FROM python:3.12-slim
+FROM ${BASE_IMAGE}
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
