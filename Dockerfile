@@ -19,6 +19,7 @@ ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_BREAK_SYSTEM_PACKAGES=1 \
     OPS_HOST=0.0.0.0
 COPY --from=build /wheels /wheels
 # The postgres extra brings asyncpg, for DATABASE_URL=postgresql://… (compose.yaml uses it).
