@@ -49,6 +49,7 @@ from benchmarks._support import (
 )
 from bot.adapters.telegram import TelegramAdapter
 from bot.adapters.telegram.sending import TelegramSender
+from bot.adapters.telegram.settings import TelegramSettings
 from bot.app import running_engine
 from bot.config import Settings
 from bot.store import store_from_url
@@ -131,12 +132,12 @@ async def ours(stored: int, folder: Path, conversations: int) -> Side:
     await store.open()  # the schema
     await store.close()
     fill_sqlite(path, stored)
-    settings = Settings(database_url=f"sqlite:///{path}", telegram_token=TOKEN)
+    settings = Settings(database_url=f"sqlite:///{path}")
     request = LocalRequest()
     t0 = time.perf_counter()
     async with running_engine(settings) as engine:
         with local_api(request):
-            adapter = TelegramAdapter(engine, settings)
+            adapter = TelegramAdapter(engine, TelegramSettings(token=TOKEN))
         adapter.sender = TelegramSender(adapter.app.bot, overall_rate=UNPACED, chat_rate=UNPACED)
         await adapter.app.initialize()
         startup = time.perf_counter() - t0

@@ -31,10 +31,8 @@ from bot.safety import ResourceBook
 from bot.templates import DEFAULT_LOCALE, Templates
 
 LIMITS = platforms.text_limits()  # the longest message per markup, from the platform list
-LABEL_LIMIT = platforms.label_limit()  # the strictest platform's button labels (Discord's 80)
-TELEGRAM_CALLBACK_BYTES = 64
-DISCORD_CUSTOM_ID = 100
-DISCORD_PREFIX_ALLOWANCE = 8  # room for the adapter's own prefix on custom_id
+LABEL_LIMIT = platforms.label_limit()  # the strictest platform's button labels
+SAMPLE_PLATFORM = platforms.PLATFORMS[0].name  # whose rows the samples are (any registered platform)
 PACKAGE = Path(__file__).resolve().parent
 
 
@@ -51,7 +49,7 @@ def sample_person() -> Person:
     now = datetime(2026, 1, 2, 3, 4, tzinfo=UTC)
     answers = dict.fromkeys(reflection.REASONS, "partly")
     return Person(
-        key=UserKey("telegram", "1" * 20),
+        key=UserKey(SAMPLE_PLATFORM, "1" * 20),
         chat_id="1" * 20,
         locale="en",
         flow=Flow(version=FLOW_VERSION, step=reflection.DONE_STEP, ending="ran_out", answers=answers),
@@ -67,7 +65,7 @@ def sample_person() -> Person:
 
 def sample_schedule() -> Schedule:
     return Schedule(
-        platform="telegram",
+        platform=SAMPLE_PLATFORM,
         target_kind=TargetKind.PERSON,
         target_id="1" * 20,
         chat_id="1" * 20,
@@ -209,7 +207,7 @@ def care_messages() -> list[Say]:
     for key in safety_plan.STEPS:
         for editing in (False, True):
             says.append(safety_plan.question(safety_plan.step_name(key, editing), person, resources))
-    who = Who("telegram", "1" * 20, "1" * 20)
+    who = Who(SAMPLE_PLATFORM, "1" * 20, "1" * 20)
     acts = [
         lambda c: c.not_safe(),
         lambda c: c.grounding("stop"),
@@ -345,6 +343,18 @@ def check_translations(templates: Templates, report: Report) -> list[str]:
     return warnings
 
 
+def check_payload(platform: platforms.Platform, payload: str, report: Report) -> None:
+    """A button payload within what the platform's buttons carry (bytes, or characters beside its prefix)."""
+    name = platform.name.capitalize()
+    size = len(payload.encode())
+    if platform.payload_bytes is not None and size > platform.payload_bytes:
+        report.fail(f"payload {payload!r} is {size} bytes ({name} allows {platform.payload_bytes})")
+    if platform.payload_chars is not None and len(payload) > platform.payload_chars:
+        report.fail(
+            f"payload {payload!r} leaves no room in a {name} button ({platform.payload_chars} characters)"
+        )
+
+
 def check_code_references(templates: Templates, report: Report) -> None:
     english = set(templates.template_names(DEFAULT_LOCALE))
     for name in sorted(named_templates() - english):
@@ -356,11 +366,8 @@ def check_code_references(templates: Templates, report: Report) -> None:
         for choice in say.choices():
             if choice.label not in labels:
                 report.fail(f"button label {choice.label!r} does not exist")
-            size = len(choice.payload.encode())
-            if size > TELEGRAM_CALLBACK_BYTES:
-                report.fail(f"payload {choice.payload!r} is {size} bytes (Telegram allows 64)")
-            if len(choice.payload) + DISCORD_PREFIX_ALLOWANCE > DISCORD_CUSTOM_ID:
-                report.fail(f"payload {choice.payload!r} leaves no room in a Discord custom_id")
+            for platform in platforms.PLATFORMS:
+                check_payload(platform, choice.payload, report)
     for path in PACKAGE.rglob("*.py"):
         for match in re.finditer(r'Choice\("([a-z_A-Z]+)"', path.read_text(encoding="utf-8")):
             if match.group(1) not in labels:

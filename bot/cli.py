@@ -8,10 +8,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
+from importlib import import_module
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot import platforms
 from bot.adapters.base import PlatformStopped
 from bot.config import ConfigError, Settings, parse_platforms
 from bot.logs import discard_startup_logs, release_startup_logs, setup_logging
@@ -31,9 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"keepgoing {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run the configured platforms (the console chat when none is)")
+    names = platforms.names()
     run.add_argument(
         "--platforms",
-        help="only these adapters, e.g. telegram or telegram,discord (overrides PLATFORMS)",
+        help=f"only these adapters, e.g. {names[0]} or {','.join(names)} (overrides PLATFORMS)",
     )
     chat = sub.add_parser("chat", help="chat in this terminal (reads stdin line by line)")
     chat.add_argument("--user", default="local", help="act as another person (default: local)")
@@ -44,8 +47,9 @@ def _parser() -> argparse.ArgumentParser:
     nudges = sub.add_parser("nudges", help="list the nudges due soon: who would receive what (sends nothing)")
     nudges.add_argument("--dry-run", action="store_true", required=True, help="list only (required)")
     nudges.add_argument("--hours", type=float, default=24.0, help="how far ahead to look (default: 24)")
-    sync = sub.add_parser("discord-sync", help="upload the Discord slash commands (after they change)")
-    sync.add_argument("--guild", type=int, help="to this server only (shows at once; for testing)")
+    for platform in platforms.PLATFORMS:  # a platform's own commands (they set `platform_command`)
+        if platform.commands is not None:
+            import_module(platform.commands).add_commands(sub)
     safety = sub.add_parser("safety", help="curate the crisis detector (prints to this terminal only)")
     safety_sub = safety.add_subparsers(dest="safety_command", required=True)
     explain = safety_sub.add_parser("explain", help="show how one message is read and what it gets")
@@ -70,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = Settings.from_env()
-        console = args.command == "chat" or (args.command == "run" and not _has_platform(settings))
+        console = args.command == "chat" or (args.command == "run" and not settings.has_token())
         # In the console chat, log lines would land in the middle of the conversation: warnings only.
         # `run` and `chat` hold start-up's log lines back until they are running (or report one line).
         level = "WARNING" if console else settings.log_level
@@ -119,46 +123,27 @@ def _database(url: str) -> str:
     return f"{parts.scheme}://{user}{host}{port}{parts.path}"
 
 
-def _has_platform(settings: Settings) -> bool:
-    return bool(settings.telegram_token or settings.discord_token)
-
-
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check":
         from bot.check import run_check
 
         return run_check(mark=args.mark_translated)
-    if args.command == "discord-sync":
-        return _discord_sync(settings, args.guild)
+    platform_command = getattr(args, "platform_command", None)
+    if platform_command is not None:
+        status: int = platform_command(args, settings)
+        return status
     if args.command == "nudges":
         return asyncio.run(_nudges_dry_run(settings, args.hours))
     if args.command == "chat" and args.db is not None:
         settings = replace(settings, database_url=f"sqlite:///{args.db}")
     if args.command == "run" and args.platforms is not None:
         settings = replace(settings, platforms=parse_platforms(args.platforms, "--platforms"))
-    if args.command == "chat" or not _has_platform(settings):
+    if args.command == "chat" or not settings.has_token():
         user = args.user if args.command == "chat" else "local"
         return asyncio.run(_chat(settings, user, getattr(args, "locale", "en")))
     from bot.runner import run_platforms
 
     return asyncio.run(run_platforms(settings))
-
-
-def _discord_sync(settings: Settings, guild: int | None) -> int:
-    """Sync on request rather than at every start: global syncs are rate limited and slow to spread."""
-    if not settings.discord_token:
-        print("keepgoing: set DISCORD_TOKEN to sync the Discord commands", file=sys.stderr)
-        return 2
-    from bot.adapters.discord.client import SyncFailed, sync_commands
-
-    try:
-        names = asyncio.run(sync_commands(settings.discord_token, settings.discord_api_url, guild))
-    except SyncFailed as error:
-        print(f"keepgoing: Discord commands not synced: {error}", file=sys.stderr)
-        return 1
-    where = f"to server {guild}" if guild is not None else "globally (may take a while to show everywhere)"
-    print(f"discord-sync: {len(names)} commands synced {where}: {', '.join(sorted(names))}")
-    return 0
 
 
 async def _chat(settings: Settings, user: str, locale: str) -> int:

@@ -1,11 +1,13 @@
 """The one list of chat platforms: what each is called, how it wants text escaped, its limits, its nudge
-send budget, the token it needs, and where its adapter is built.
+send budget, and where its adapter, its settings section and any commands of its own live.
 
-Config, the engine's rendering, `keepgoing check`, the nudge dispatcher and the runner read this list;
-none of them names a platform. Adding a platform: its folder under `bot/adapters/` (with a `build`
-function, see `bot.adapters.registry`), one line in `PLATFORMS`, its fake and its tests.
+Config, the engine's rendering, `keepgoing check`, the nudge dispatcher, the runner and the command line
+read this list; none of them names a platform. Adding a platform: its folder under `bot/adapters/` (a
+`build` function, see `bot.adapters.registry`, and a settings section, see `bot.config.Section`), one
+line in `PLATFORMS`, its fake and its tests.
 
-Only data lives here (no platform library is imported), so every layer may read it.
+Only data lives here (the folders are named, not imported), so every layer may read it; the readers
+look it up when they run, never copying it at import.
 """
 
 from __future__ import annotations
@@ -25,16 +27,38 @@ class Platform:
     markup: Markup  # how its text is escaped
     text_limit: int  # characters in one message; longer replies are split
     rate: float  # nudge sends a second for the whole bot, under the platform's own limit
-    token: str  # the Settings field holding its token (the environment variable is its upper case)
     adapter: str  # the module whose `build(engine, settings, on_fatal)` makes its adapter
+    settings: str  # "module:Class": its settings section (a `bot.config.Section`), read from the environment
     label_limit: int | None = None  # characters in one button label, where the platform has a limit
+    payload_bytes: int | None = None  # UTF-8 bytes a button's payload may take, where that is limited
+    payload_chars: int | None = None  # characters a button's payload may take, the adapter's prefix left out
+    commands: str | None = None  # a module whose `add_commands(subparsers)` adds `keepgoing` commands
 
 
 PLATFORMS: tuple[Platform, ...] = (
-    # Telegram: 4096 characters a message; nudges under its ~30 messages a second for a bot.
-    Platform("telegram", Markup.HTML, 4096, 25.0, "telegram_token", "bot.adapters.telegram"),
-    # Discord: 2000 characters a message, 80 a button label; nudges under its 50 requests a second.
-    Platform("discord", Markup.MARKDOWN, 2000, 40.0, "discord_token", "bot.adapters.discord", 80),
+    # Telegram: 4096 characters a message, 64 bytes of callback data; nudges under its ~30 a second.
+    Platform(
+        "telegram",
+        Markup.HTML,
+        text_limit=4096,
+        rate=25.0,
+        adapter="bot.adapters.telegram.adapter",
+        settings="bot.adapters.telegram.settings:TelegramSettings",
+        payload_bytes=64,
+    ),
+    # Discord: 2000 characters a message, 80 a button label, 100 a custom_id (8 kept for the adapter's
+    # prefix); nudges under its 50 requests a second; `keepgoing discord-sync` uploads its commands.
+    Platform(
+        "discord",
+        Markup.MARKDOWN,
+        text_limit=2000,
+        rate=40.0,
+        adapter="bot.adapters.discord.adapter",
+        settings="bot.adapters.discord.settings:DiscordSettings",
+        label_limit=80,
+        payload_chars=100 - 8,
+        commands="bot.adapters.discord.cli",
+    ),
 )
 
 

@@ -18,12 +18,9 @@ from bot.platforms import nudge_rates
 logger = logging.getLogger(__name__)
 
 
-PlatformAdapter = Adapter  # the contract every adapter keeps (bot.adapters.registry)
-
-
 def configured_adapters(
     engine: Engine, settings: Settings, on_fatal: Callable[[str], None] | None = None
-) -> list[PlatformAdapter]:
+) -> list[Adapter]:
     """The adapters this process runs (tokens set, PLATFORMS allowing), each paced to its rate share."""
     return configured(engine, settings, on_fatal)
 
@@ -52,14 +49,13 @@ async def run_platforms(settings: Settings) -> int:
         adapters = configured_adapters(engine, settings, fatal)
         readiness = Readiness(engine.store, adapters)
         ops = await start_ops(settings, readiness)
-        started: list[PlatformAdapter] = []
+        started: list[Adapter] = []
         try:
             for adapter in adapters:
                 await adapter.start()
                 started.append(adapter)
                 logger.info("%s adapter running", adapter.platform)
-            senders = [a for a in started if callable(getattr(a, "send", None))]
-            dispatcher = Dispatcher(engine.store, engine, senders, dispatch_settings(settings))
+            dispatcher = Dispatcher(engine.store, engine, started, dispatch_settings(settings))
             readiness.dispatcher = dispatcher
             release_startup_logs()  # running: what start-up logged goes out now, and the rest as it comes
             async with background(retention_sweeper(engine), dispatcher.run()):

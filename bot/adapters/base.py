@@ -10,6 +10,7 @@ import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from bot.domain import Delivery, Sender
 
@@ -22,6 +23,7 @@ __all__ = [
     "Run",
     "Sender",
     "Superseded",
+    "lazy_exports",
     "parse_command",
     "split_text",
 ]
@@ -47,6 +49,18 @@ def parse_command(text: str) -> tuple[str, str] | None:
     if not name or not all(ch.isalnum() or ch == "_" for ch in name):
         return None
     return name, args.strip()
+
+
+def lazy_exports(package: str, module: str, names: list[str]) -> Callable[[str], object]:
+    """A platform package's `__getattr__`: `names` come from its `module` on first use, so importing the
+    package (config reads its settings section) loads no platform library."""
+
+    def exported(name: str) -> object:
+        if name in names:
+            return getattr(import_module(f"{package}.{module}"), name)
+        raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+    return exported
 
 
 _ENTITY_TAIL = re.compile(r"&#?[A-Za-z0-9]{0,10}$")

@@ -1,7 +1,8 @@
 """The adapter contract, and building the adapters this process runs from the platform list.
 
 Every platform's folder under `bot/adapters/` offers `build(engine, settings, on_fatal)`, returning an
-`Adapter`; `bot.platforms.PLATFORMS` names the folder. Nothing here names a platform.
+`Adapter`, and a settings section (`bot.config.Section`); its line in `bot.platforms.PLATFORMS` names
+both. Nothing here names a platform.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import importlib
 from collections.abc import Callable
 from typing import Protocol
 
+from bot import platforms
 from bot.config import Settings
 from bot.domain import Delivery, Outgoing
 from bot.engine import Engine
-from bot.platforms import PLATFORMS, Platform
+from bot.platforms import Platform
 
 OnFatal = Callable[[str], None]
 
@@ -49,4 +51,4 @@ def builder(platform: Platform) -> Build:
 
 def configured(engine: Engine, settings: Settings, on_fatal: OnFatal | None = None) -> list[Adapter]:
     """The adapters this process runs (tokens set, PLATFORMS allowing), in registry order."""
-    return [builder(p)(engine, settings, on_fatal) for p in PLATFORMS if settings.runs(p.name)]
+    return [builder(p)(engine, settings, on_fatal) for p in platforms.PLATFORMS if settings.runs(p.name)]

@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.adapters.discord import DiscordAdapter, sync_commands
-from bot.config import Settings
+from bot.adapters.discord import DiscordAdapter
+from bot.adapters.discord.client import sync_commands
+from bot.adapters.discord.settings import DiscordSettings
 from bot.engine import Engine
 from tests.fakes.discord import FakeDiscord, FakeGuild, InteractionRecord
 
@@ -114,7 +115,7 @@ def add_guild(fake: FakeDiscord) -> FakeGuild:
 async def running_bot(engine: Engine, fake: FakeDiscord, guild: FakeGuild) -> AsyncIterator[Bot]:
     """Sync the commands (as `keepgoing discord-sync` would), then run the adapter in this loop."""
     await sync_commands(fake.token, fake.api_url)
-    settings = Settings(discord_token=fake.token, discord_api_url=fake.api_url)
+    settings = DiscordSettings(token=fake.token, api_url=fake.api_url)
     adapter = DiscordAdapter(engine, settings, guild_ready_timeout=0.05, ready_timeout=10)
     await adapter.start()
     try:

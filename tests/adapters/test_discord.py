@@ -18,6 +18,7 @@ from bot.adapters.base import Delivery
 from bot.adapters.discord import DiscordAdapter, channel_chat, person_chat
 from bot.adapters.discord.client import descriptions as _descriptions
 from bot.adapters.discord.layout import CUSTOM_ID_LIMIT, custom_id, pack_rows, parts
+from bot.adapters.discord.settings import DiscordSettings
 from bot.config import ConfigError, Settings
 from bot.domain import Button, Markup, Outgoing, TargetKind
 from bot.engine import Engine
@@ -460,15 +461,16 @@ def test_custom_ids_and_parts() -> None:
 def test_shard_settings() -> None:
     env = {"DISCORD_SHARD_COUNT": "4", "DISCORD_SHARD_IDS": "0-1,3"}
     settings = Settings.from_env(env)
-    assert settings.discord_shard_count == 4 and settings.discord_shard_ids == (0, 1, 3)
-    assert Settings.from_env({}).discord_shard_count is None
+    section = settings.section(DiscordSettings)
+    assert section.shard_count == 4 and section.shard_ids == (0, 1, 3)
+    assert Settings.from_env({}).section(DiscordSettings).shard_count is None
     for bad in ({"DISCORD_SHARD_IDS": "0"}, {"DISCORD_SHARD_COUNT": "2", "DISCORD_SHARD_IDS": "2"}):
         with pytest.raises(ConfigError):
             Settings.from_env(bad)
 
 
 def test_adapter_uses_only_the_two_intents(engine: Engine) -> None:
-    adapter = DiscordAdapter(engine, Settings(discord_token="x"))
+    adapter = DiscordAdapter(engine, DiscordSettings(token="x"))
     intents = adapter.client.intents
     assert intents == discord.Intents(guilds=True, dm_messages=True)
     assert adapter.client.allowed_mentions is not None

@@ -29,7 +29,8 @@ from bot.adapters.telegram.commands import load_commands
 from bot.adapters.telegram.mapping import keyboard, to_incoming
 from bot.adapters.telegram.ordering import PerChatProcessor
 from bot.adapters.telegram.sending import TelegramSender
-from bot.config import ConfigError, Settings
+from bot.adapters.telegram.settings import TelegramSettings
+from bot.config import ConfigError
 from bot.domain import Attachment, Button, Kind, Outgoing
 from bot.engine import Engine
 from bot.safety import CrisisDetector, ResourceBook
@@ -524,7 +525,7 @@ async def test_an_error_in_one_update_gets_a_kind_note_and_the_bot_carries_on(
     await store.open()
     engine = Engine(store, Templates(root), detector, resources)
     async with FakeTelegram() as tg:
-        adapter = TelegramAdapter(engine, Settings(telegram_token=tg.token, telegram_api_url=tg.api_url))
+        adapter = TelegramAdapter(engine, TelegramSettings(token=tg.token, api_url=tg.api_url))
         await adapter.start()
         try:
             person = Person(tg, 700_000_020)
@@ -795,15 +796,15 @@ async def test_keyboard_drops_only_the_payloads_telegram_would_refuse() -> None:
 
 
 async def test_webhook_settings_are_checked_before_anything_starts() -> None:
-    assert webhook_target(Settings(telegram_token="t")) is None
-    ok = Settings(telegram_webhook_url="https://bot.example.org/hooks/tg", telegram_webhook_secret="a_B-9")
+    assert webhook_target(TelegramSettings(token="t")) is None
+    ok = TelegramSettings(webhook_url="https://bot.example.org/hooks/tg", webhook_secret="a_B-9")
     assert webhook_target(ok) == ("https://bot.example.org/hooks/tg", "hooks/tg")
     with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET must be set"):
-        webhook_target(Settings(telegram_webhook_url="https://bot.example.org/tg"))
+        webhook_target(TelegramSettings(webhook_url="https://bot.example.org/tg"))
     with pytest.raises(ConfigError, match="only"):
-        webhook_target(Settings(telegram_webhook_url="https://x.org/tg", telegram_webhook_secret="no spaces"))
+        webhook_target(TelegramSettings(webhook_url="https://x.org/tg", webhook_secret="no spaces"))
     with pytest.raises(ConfigError, match="URL"):
-        webhook_target(Settings(telegram_webhook_url="bot.example.org/tg", telegram_webhook_secret="s"))
+        webhook_target(TelegramSettings(webhook_url="bot.example.org/tg", webhook_secret="s"))
 
 
 async def test_command_menu_file_fits_telegrams_rules() -> None:

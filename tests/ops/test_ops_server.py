@@ -12,6 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from bot.adapters.base import Delivery
 from bot.adapters.discord.adapter import person_chat
 from bot.adapters.telegram import TelegramAdapter
+from bot.adapters.telegram.settings import TelegramSettings
 from bot.app import running_engine
 from bot.config import Settings
 from bot.domain import Outgoing
@@ -94,7 +95,7 @@ async def test_readyz_names_the_database_when_the_store_is_closed(
 
 async def test_readyz_follows_the_telegram_connection(engine: Engine, session: aiohttp.ClientSession) -> None:
     async with FakeTelegram() as tg:
-        adapter = TelegramAdapter(engine, Settings(telegram_token=tg.token, telegram_api_url=tg.api_url))
+        adapter = TelegramAdapter(engine, TelegramSettings(token=tg.token, api_url=tg.api_url))
         server, base = await serving(Readiness(engine.store, [adapter]))
         try:
             async with session.get(f"{base}/readyz") as response:
@@ -144,7 +145,7 @@ async def test_metrics_count_429s_per_platform_and_readyz_follows_discord(
     async with fake:
         guild = add_guild(fake)
         async with FakeTelegram() as tg:
-            telegram = TelegramAdapter(engine, Settings(telegram_token=tg.token, telegram_api_url=tg.api_url))
+            telegram = TelegramAdapter(engine, TelegramSettings(token=tg.token, api_url=tg.api_url))
             await telegram.start()
             try:
                 async with running_bot(engine, fake, guild) as bot:

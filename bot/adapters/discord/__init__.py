@@ -1,16 +1,18 @@
-"""Discord: slash commands, restart-proof buttons and DMs, on discord.py."""
+"""Discord: slash commands, restart-proof buttons and DMs, on discord.py.
+
+Importing the package loads no discord.py (config reads its settings section without it); the
+adapter comes with its first use.
+"""
 
 from __future__ import annotations
 
-from bot.adapters.discord.adapter import PLATFORM, DiscordAdapter, channel_chat, person_chat
-from bot.adapters.discord.client import sync_commands
-from bot.adapters.registry import OnFatal
-from bot.config import Settings
-from bot.engine import Engine
+from typing import TYPE_CHECKING
 
-__all__ = ["PLATFORM", "DiscordAdapter", "build", "channel_chat", "person_chat", "sync_commands"]
+from bot.adapters.base import lazy_exports
 
+if TYPE_CHECKING:
+    from bot.adapters.discord.adapter import PLATFORM, DiscordAdapter, build, channel_chat, person_chat
 
-def build(engine: Engine, settings: Settings, on_fatal: OnFatal | None = None) -> DiscordAdapter:
-    """The registry's way in (a Discord failure is raised from `start`, so `on_fatal` goes unused)."""
-    return DiscordAdapter(engine, settings)
+__all__ = ["PLATFORM", "DiscordAdapter", "build", "channel_chat", "person_chat"]
+
+__getattr__ = lazy_exports(__name__, "adapter", __all__)

@@ -32,6 +32,8 @@ import discord
 from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, PlatformStopped, parse_command
 from bot.adapters.discord.client import ApiEndpoints, KeepGoingClient
 from bot.adapters.discord.layout import LABEL_LIMIT, Part, Rows, custom_id, parts
+from bot.adapters.discord.settings import DiscordSettings
+from bot.adapters.registry import OnFatal
 from bot.config import Settings
 from bot.domain import Incoming, Kind, Outgoing, Who
 from bot.engine import Engine
@@ -206,7 +208,7 @@ class DiscordAdapter:
     def __init__(
         self,
         engine: Engine,
-        settings: Settings,
+        settings: DiscordSettings,
         *,
         guild_ready_timeout: float = 2.0,
         ready_timeout: float = 30.0,
@@ -217,11 +219,11 @@ class DiscordAdapter:
         count_discord_rate_limits()
         self.client = KeepGoingClient(
             self,
-            shard_count=settings.discord_shard_count,
-            shard_ids=list(settings.discord_shard_ids) or None,
+            shard_count=settings.shard_count,
+            shard_ids=list(settings.shard_ids) or None,
             guild_ready_timeout=guild_ready_timeout,
         )
-        self.endpoints = ApiEndpoints(settings.discord_api_url)
+        self.endpoints = ApiEndpoints(settings.api_url)
         self._gateway: asyncio.Task[None] | None = None
         self._in_flight: set[asyncio.Task[Any]] = set()
         self.outbox = Outbox(PLATFORM)
@@ -236,9 +238,9 @@ class DiscordAdapter:
         shard setting) stops start-up; a slow one only gets a warning and keeps connecting.
         """
         self.endpoints.apply_rest()
-        api = self.settings.discord_api_url or OFFICIAL_API
+        api = self.settings.api_url or OFFICIAL_API
         try:
-            await self.client.login(self.settings.discord_token)
+            await self.client.login(self.settings.token)
             await self.endpoints.apply_gateway(self.client)
         except discord.LoginFailure:
             await self._undo()
@@ -598,3 +600,8 @@ class DiscordAdapter:
             logger.warning("discord: send failed: %s", type(error).__name__)
             return Delivery.SENT if sent else Delivery.FAILED
         return Delivery.SENT
+
+
+def build(engine: Engine, settings: Settings, on_fatal: OnFatal | None = None) -> DiscordAdapter:
+    """The registry's way in (a Discord failure is raised from `start`, so `on_fatal` goes unused)."""
+    return DiscordAdapter(engine, settings.section(DiscordSettings))

@@ -29,6 +29,7 @@ from telegram.ext import Application, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.adapters.base import STOP_GRACE, Delivery, Job, Outbox, PlatformStopped
+from bot.adapters.registry import OnFatal
 from bot.adapters.telegram.commands import register_commands
 from bot.adapters.telegram.mapping import (
     ALLOWED_UPDATES,
@@ -40,6 +41,7 @@ from bot.adapters.telegram.mapping import (
 )
 from bot.adapters.telegram.ordering import PerChatProcessor
 from bot.adapters.telegram.sending import OVERALL_RATE, TelegramSender
+from bot.adapters.telegram.settings import TelegramSettings
 from bot.config import ConfigError, Settings
 from bot.domain import Incoming, Kind, Outgoing
 from bot.engine import Engine
@@ -59,10 +61,10 @@ _SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as a webh
 OFFICIAL_API = "https://api.telegram.org"
 
 
-def api_root(settings: Settings) -> str:
+def api_root(settings: TelegramSettings) -> str:
     """TELEGRAM_API_URL as a server root. Both forms are accepted: the root (`http://host:8081`) and
     python-telegram-bot's `base_url` (`http://host:8081/bot`, the token is appended to it)."""
-    url = settings.telegram_api_url.rstrip("/")
+    url = settings.api_url.rstrip("/")
     if not url:
         return OFFICIAL_API
     parts = urlsplit(url)
@@ -72,20 +74,20 @@ def api_root(settings: Settings) -> str:
     return url.removesuffix("/bot")
 
 
-def webhook_target(settings: Settings) -> tuple[str, str] | None:
+def webhook_target(settings: TelegramSettings) -> tuple[str, str] | None:
     """(webhook URL, path to listen on) in webhook mode, None for long polling; ConfigError if unsafe."""
-    url = settings.telegram_webhook_url
+    url = settings.webhook_url
     if not url:
         return None
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ConfigError(f"TELEGRAM_WEBHOOK_URL must be an https:// URL, got {url!r}")
-    if not settings.telegram_webhook_secret:
+    if not settings.webhook_secret:
         raise ConfigError(
             "TELEGRAM_WEBHOOK_SECRET must be set when TELEGRAM_WEBHOOK_URL is: without it anyone who "
             "finds the URL could post fake updates (use 1-256 of A-Z a-z 0-9 _ -)"
         )
-    if not _SECRET.fullmatch(settings.telegram_webhook_secret):
+    if not _SECRET.fullmatch(settings.webhook_secret):
         raise ConfigError("TELEGRAM_WEBHOOK_SECRET may use only A-Z a-z 0-9 _ - (1-256 characters)")
     return url, parts.path.lstrip("/")
 
@@ -116,7 +118,7 @@ class TelegramAdapter:
     def __init__(
         self,
         engine: Engine,
-        settings: Settings,
+        settings: TelegramSettings,
         *,
         overall_rate: float = OVERALL_RATE,
         on_fatal: Callable[[str], None] | None = None,
@@ -134,7 +136,7 @@ class TelegramAdapter:
             library.setLevel(logging.INFO)
         builder = (
             Application.builder()
-            .token(settings.telegram_token)
+            .token(settings.token)
             .concurrent_updates(PerChatProcessor())
             .job_queue(None)
             .get_updates_request(self.polling_request)
@@ -184,14 +186,14 @@ class TelegramAdapter:
             else:
                 url, path = self.webhook
                 await updater.start_webhook(
-                    listen=self.settings.telegram_listen_host,
-                    port=self.settings.telegram_listen_port,
+                    listen=self.settings.listen_host,
+                    port=self.settings.listen_port,
                     url_path=path,
                     webhook_url=url,
-                    secret_token=self.settings.telegram_webhook_secret,
+                    secret_token=self.settings.webhook_secret,
                     allowed_updates=list(ALLOWED_UPDATES),
                 )
-                logger.info("telegram: webhook listening on port %d", self.settings.telegram_listen_port)
+                logger.info("telegram: webhook listening on port %d", self.settings.listen_port)
         except BaseException:
             await self.stop()
             raise
@@ -322,3 +324,10 @@ def _log_failure(error: BaseException) -> None:
     frames = traceback.extract_tb(error.__traceback__) if error.__traceback__ else []
     where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "?"
     logger.error("telegram: an update failed: %s at %s", type(error).__name__, where)
+
+
+def build(engine: Engine, settings: Settings, on_fatal: OnFatal | None = None) -> TelegramAdapter:
+    """The registry's way in: paced to this process's share of Telegram's overall rate."""
+    section = settings.section(TelegramSettings)
+    rate = OVERALL_RATE * section.rate_share()
+    return TelegramAdapter(engine, section, overall_rate=rate, on_fatal=on_fatal)
