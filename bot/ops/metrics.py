@@ -6,8 +6,6 @@ Never a person's words, a user id or a chat id (tests/ops scrape /metrics and ch
 
 from __future__ import annotations
 
-import logging
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -75,23 +73,3 @@ def observe_turn(platform: str, seconds: float, templates: list[str]) -> None:
 def exposition() -> tuple[bytes, str]:
     """The text a scrape gets, and its content type."""
     return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
-
-
-class _DiscordRateLimits(logging.Filter):
-    """discord.py waits out 429s inside its HTTP client and only logs them: count those log records."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.msg if isinstance(record.msg, str) else ""
-        if "responded with 429" in text:  # once per 429, global or not
-            RATE_LIMITED.labels("discord").inc()
-        return True
-
-
-_DISCORD_FILTER = _DiscordRateLimits()
-
-
-def count_discord_rate_limits() -> None:
-    """Watch discord.py's HTTP logger for 429s (idempotent)."""
-    library = logging.getLogger("discord.http")
-    if _DISCORD_FILTER not in library.filters:
-        library.addFilter(_DISCORD_FILTER)

@@ -38,7 +38,7 @@ from bot.config import Settings
 from bot.domain import Incoming, Kind, Outgoing, Who
 from bot.engine import Engine
 from bot.engine.community import Channel, SetupRequest
-from bot.ops.metrics import count_discord_rate_limits
+from bot.ops.metrics import RATE_LIMITED
 from bot.store import StoreError
 
 logger = logging.getLogger(__name__)
@@ -51,6 +51,28 @@ CANNOT_DM = 50007
 # invalid recipient.
 GONE = frozenset({CANNOT_DM, 10003, 10013, 50001, 50033})
 OFFICIAL_API = "https://discord.com/api/v10"
+
+
+class _RateLimits(logging.Filter):
+    """discord.py waits out 429s inside its HTTP client and only logs them: count those log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.msg if isinstance(record.msg, str) else ""
+        if "responded with 429" in text:  # once per 429, global or not
+            RATE_LIMITED.labels(PLATFORM).inc()
+        return True
+
+
+_RATE_LIMIT_FILTER = _RateLimits()
+
+
+def count_rate_limits() -> None:
+    """Watch discord.py's HTTP logger for 429s (idempotent)."""
+    library = logging.getLogger("discord.http")
+    if _RATE_LIMIT_FILTER not in library.filters:
+        library.addFilter(_RATE_LIMIT_FILTER)
+
+
 # No voice here: discord.py's start-up warnings about voice libraries would be noise on stderr.
 discord.VoiceClient.warn_nacl = False
 discord.VoiceClient.warn_dave = False
@@ -216,7 +238,7 @@ class DiscordAdapter:
         self.engine = engine
         self.settings = settings
         self.ready_timeout = ready_timeout
-        count_discord_rate_limits()
+        count_rate_limits()
         self.client = KeepGoingClient(
             self,
             shard_count=settings.shard_count,
