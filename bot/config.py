@@ -16,6 +16,7 @@ from typing import Protocol, Self, TypeVar
 from dotenv import load_dotenv
 
 from bot import platforms
+from bot.logs import LOG_FORMATS
 from bot.platforms import Platform
 
 Env = Mapping[str, str]
@@ -119,8 +120,8 @@ class Settings:
         if ops_port is not None and not 0 < ops_port < 65536:
             raise ConfigError(f"OPS_PORT must be between 1 and 65535, got {ops_port}")
         log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
-        if log_format not in ("text", "json"):
-            raise ConfigError(f"LOG_FORMAT must be text or json, got {log_format!r}")
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(f"LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, got {log_format!r}")
         return cls(
             database_url=env.get("DATABASE_URL", "").strip() or cls.database_url,
             default_country=country,

@@ -211,10 +211,6 @@ class TelegramSender:
                     await limiter.acquire()
         await self.overall.acquire()
 
-    def _limiters(self, chat_id: str) -> list[AsyncLimiter]:
-        """This chat's buckets (groups also get Telegram's 20 a minute), kept in a bounded LRU."""
-        return self._pace_for(chat_id).limiters
-
     def _pace_for(self, chat_id: str) -> _ChatPace:
         pace = self._chats.get(chat_id)
         if pace is None:
