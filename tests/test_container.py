@@ -40,7 +40,11 @@ def instructions() -> list[tuple[str, str]]:
 def test_the_image_is_slim_runs_as_a_user_and_opens_the_console() -> None:
     steps = instructions()
     final = steps[max(i for i, (op, _) in enumerate(steps) if op == "FROM") :]
-    assert final[0] == ("FROM", "python:3.12-slim")
+    args = dict(arg.split("=", 1) for op, arg in steps if op == "ARG" and "=" in arg)
+    base = final[0][1]
+    if base.startswith("${") and base.endswith("}"):  # FROM ${BASE_IMAGE}: the build arg's default
+        base = args[base[2:-1]]
+    assert final[0][0] == "FROM" and base == "python:3.12-slim"
     users = [arg for op, arg in final if op == "USER"]
     assert users and users[-1] not in ("root", "0")
     assert [arg for op, arg in final if op == "CMD"] == ['["keepgoing", "chat"]']
