@@ -1,9 +1,10 @@
-"""The statistical crisis layer: character n-grams and logistic regression, scored in plain Python.
+"""The statistical crisis layer: character and word n-grams, logistic regression, scored in plain Python.
 
 The weights are trained by `python -m bot.safety.train` (`make classifier`) on the tuning tables
 and shipped as JSON in `model/`; nothing heavier than `json`, `math` and `zlib` is imported at run
-time. Each n-gram is hashed (CRC-32) into one of BUCKETS weights, held in a float32 array: no
-n-gram strings are kept in memory, so the model costs half a megabyte.
+time. It reads the detector's canonical text (normalised, slang and typos rewritten), so "kms" and
+"kil myself" look like what it was trained on. Each n-gram is hashed (CRC-32) into one of BUCKETS
+weights, held in a float32 array: no n-gram strings are kept in memory (half a megabyte).
 The detector consults it only when no pattern matched, to ask the check question.
 """
 
@@ -18,8 +19,10 @@ from pathlib import Path
 
 WEIGHTS = Path(__file__).parent / "model" / "weights.json"
 
-MIN_N = 2
-MAX_N = 5
+MIN_N = 3
+MAX_N = 6
+WORD_N = 2
+"""Word n-grams up to this length join the character n-grams (prefixed, so the two never collide)."""
 HEAD_CHARS = 300
 """Very long text is scored on its first and last HEAD_CHARS characters, so the cost is bounded."""
 MIN_GRAMS = 100
@@ -35,13 +38,24 @@ def bucket(gram: str, buckets: int = BUCKETS) -> int:
     return zlib.crc32(gram.encode("utf-8")) & (buckets - 1)
 
 
-def ngrams(normalised_text: str, min_n: int = MIN_N, max_n: int = MAX_N, head: int = HEAD_CHARS) -> set[str]:
-    """The distinct character n-grams of `" " + text + " "` (head and tail only of long text)."""
-    text = normalised_text
+def ngrams(
+    canonical_text: str,
+    min_n: int = MIN_N,
+    max_n: int = MAX_N,
+    head: int = HEAD_CHARS,
+    word_n: int = WORD_N,
+) -> set[str]:
+    """The distinct character n-grams of `" " + text + " "` and word n-grams of its words, each
+    word n-gram prefixed with its length ("1|die", "2|want die"); head and tail only of long text."""
+    text = canonical_text
     if len(text) > 2 * head:
         text = f"{text[:head]} {text[-head:]}"
     padded = f" {text} "
-    return {padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)}
+    grams = {padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)}
+    words = text.split()
+    for n in range(1, word_n + 1):
+        grams.update(f"{n}|{' '.join(words[i : i + n])}" for i in range(len(words) - n + 1))
+    return grams
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class Classifier:
     threshold: float
     min_n: int = MIN_N
     max_n: int = MAX_N
+    word_n: int = WORD_N
     head: int = HEAD_CHARS
     min_grams: int = MIN_GRAMS
     min_words: int = MIN_WORDS
@@ -72,16 +87,17 @@ class Classifier:
             threshold=float(data["threshold"]),
             min_n=int(features["min_n"]),
             max_n=int(features["max_n"]),
+            word_n=int(features["word_n"]),
             head=int(features["head"]),
             min_grams=int(features["min_grams"]),
             min_words=int(features["min_words"]),
         )
 
-    def score(self, normalised_text: str) -> float:
-        """Crisis probability, 0..1, of text already passed through `normalise()` (0 below min_words)."""
-        if len(normalised_text.split(maxsplit=self.min_words)) < self.min_words:
+    def score(self, canonical_text: str) -> float:
+        """Crisis probability, 0..1, of the detector's canonical text (0 below min_words)."""
+        if len(canonical_text.split(maxsplit=self.min_words)) < self.min_words:
             return 0.0
-        grams = ngrams(normalised_text, self.min_n, self.max_n, self.head)
+        grams = ngrams(canonical_text, self.min_n, self.max_n, self.head, self.word_n)
         weights, mask, crc32 = self.weights, len(self.weights) - 1, zlib.crc32
         total = sum(weights[crc32(g.encode("utf-8")) & mask] for g in grams)
         z = self.bias + total / math.sqrt(max(len(grams), self.min_grams))

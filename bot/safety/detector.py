@@ -7,7 +7,7 @@ pattern files (one per locale, all applied to every message) are parsed and comp
 Two layers, two levels. Patterns come first: a phrase under `phrases` is a clear sign (the crisis
 reply), one under `possible` a possible sign (one direct check question); a clear match in any
 category beats a possible one. When no pattern matched, the statistical layer
-(`bot.safety.classifier`, a character n-gram model shipped as data) may still flag the message as
+(`bot.safety.classifier`, an n-gram model shipped as data) may still flag the message as
 possible. A missed crisis is far worse than a false alarm, but idioms must not fire, which is why
 every category carries an exclude list and the tests run tables of phrases in both directions.
 """
@@ -74,8 +74,8 @@ class Scorer(Protocol):
         """The score at or above which the text counts as a possible crisis."""
         ...
 
-    def score(self, normalised_text: str) -> float:
-        """Crisis probability, 0..1, of text already passed through `normalise()`."""
+    def score(self, canonical_text: str) -> float:
+        """Crisis probability, 0..1, of text already passed through `CrisisDetector.canonical()`."""
         ...
 
 
@@ -578,7 +578,7 @@ class CrisisDetector:
                 found = self._match(f"{before} {current}", start=len(before) + 1)
         if found is not None:
             return Signal(found[0].category, found[2])
-        if self._classifier is not None and self._classifier.score(normalised) >= self._classifier.threshold:
+        if self._classifier is not None and self._classifier.score(current) >= self._classifier.threshold:
             return Signal(UNCLEAR, Risk.POSSIBLE)
         return None
 
@@ -599,8 +599,8 @@ class CrisisDetector:
             if before:
                 found = self._match(f"{before} {current}", start=len(before) + 1)
         score = threshold = None
-        if self._classifier is not None and normalised:
-            score = self._classifier.score(normalised)
+        if self._classifier is not None and current:
+            score = self._classifier.score(current)
             threshold = self._classifier.threshold
         signal = self.detect(text, previous)
         layers = ("patterns",) * bool(self._rules.groups) + ("classifier",) * (self._classifier is not None)

@@ -31,19 +31,19 @@ from bot.safety.classifier import (
     MIN_N,
     MIN_WORDS,
     WEIGHTS,
+    WORD_N,
     Classifier,
     bucket,
     ngrams,
 )
 from bot.safety.detector import CrisisDetector
 from bot.safety.evaluate import Row, load_table
-from bot.safety.normalise import normalise
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv", "minor.tsv")
 MAX_ALARMS = 0.06
 MAX_COMBINED = 0.10  # the issue allows 10 % check questions on safe held-out rows; here out of fold on dev
-C = 10.0
+C = 30.0
 PRUNE = 0.02
 FOLDS = 5
 SEED = 0
@@ -58,7 +58,7 @@ def tables_digest(directory: Path = TABLES_DIR) -> str:
 
 
 def _analyse(text: str) -> list[str]:
-    return sorted(ngrams(text, MIN_N, MAX_N, HEAD_CHARS))
+    return sorted(ngrams(text, MIN_N, MAX_N, HEAD_CHARS, WORD_N))
 
 
 def _features(texts: Sequence[str]) -> sparse.csr_matrix:
@@ -77,7 +77,7 @@ def _features(texts: Sequence[str]) -> sparse.csr_matrix:
 
 
 def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[dict[str, float], float]:
-    """Weights per bucket (pruned, keyed by the bucket number) and bias, trained on normalised texts."""
+    """Weights per bucket (pruned, keyed by the bucket number) and bias, trained on canonical texts."""
     model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=SEED)
     model.fit(_features(texts), labels)
     coef = model.coef_[0]
@@ -117,26 +117,27 @@ def choose_threshold(scores: np.ndarray, labels: np.ndarray, pattern_alarm: np.n
     return 1.0
 
 
-def _texts(rows: Sequence[Row]) -> tuple[list[str], np.ndarray]:
-    return [normalise(r.text) for r in rows], np.array([r.label == "crisis" for r in rows], dtype=int)
+def _texts(rows: Sequence[Row], detector: CrisisDetector) -> tuple[list[str], np.ndarray]:
+    texts = [detector.canonical(r.text) for r in rows]
+    return texts, np.array([r.label == "crisis" for r in rows], dtype=int)
 
 
-def _minor_texts() -> list[str]:
-    """The messages of minor.tsv (label, locale, text), normalised: all safe for this layer."""
+def _minor_texts(detector: CrisisDetector) -> list[str]:
+    """The messages of minor.tsv (label, locale, text), in canonical form: all safe for this layer."""
     lines = (TABLES_DIR / "minor.tsv").read_text(encoding="utf-8").splitlines()[1:]
-    return [normalise(line.split("\t")[2]) for line in lines if line.strip()]
+    return [detector.canonical(line.split("\t")[2]) for line in lines if line.strip()]
 
 
 def main(argv: Sequence[str] = ()) -> int:
     """Train, pick the threshold, write model/weights.json and print the out-of-fold figures."""
+    patterns = CrisisDetector.load(classifier=False)
     dev_rows = load_table(TABLES_DIR / "dev.tsv")
     legacy_rows = load_table(TABLES_DIR / "legacy.tsv")
-    dev, y_dev = _texts(dev_rows)
-    legacy, y_legacy = _texts(legacy_rows)
-    ages = _minor_texts()
+    dev, y_dev = _texts(dev_rows, patterns)
+    legacy, y_legacy = _texts(legacy_rows, patterns)
+    ages = _minor_texts(patterns)
     legacy, y_legacy = legacy + ages, np.concatenate([y_legacy, np.zeros(len(ages), dtype=int)])
 
-    patterns = CrisisDetector.load(classifier=False)
     pattern_alarm = np.array([patterns.detect(r.text) is not None for r in dev_rows])
     oof = _out_of_fold(dev, y_dev, legacy, y_legacy)
     threshold = choose_threshold(oof, y_dev, pattern_alarm)
@@ -153,10 +154,14 @@ def main(argv: Sequence[str] = ()) -> int:
     weights, bias = _fit(dev + legacy, np.concatenate([y_dev, y_legacy]))
     model = {
         "features": {
-            "kind": "char n-grams of ' ' + text + ' ', hashed: crc32(utf-8) & (buckets - 1)",
+            "kind": (
+                "char n-grams of ' ' + canonical text + ' ' and 'n|'-prefixed word n-grams, "
+                "hashed: crc32(utf-8) & (buckets - 1)"
+            ),
             "buckets": BUCKETS,
             "min_n": MIN_N,
             "max_n": MAX_N,
+            "word_n": WORD_N,
             "head": HEAD_CHARS,
             "min_grams": MIN_GRAMS,
             "min_words": MIN_WORDS,

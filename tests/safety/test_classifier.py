@@ -90,7 +90,13 @@ def test_classifier_alone_asks_the_check_question() -> None:
     fake = _Fixed(0.9)
     detector = CrisisDetector.load(classifier=fake)
     assert detector.detect(_NO_PATTERN) == Signal(UNCLEAR, Risk.POSSIBLE)
-    assert fake.seen == [normalise(_NO_PATTERN)]
+    assert fake.seen == [detector.canonical(_NO_PATTERN)]
+
+
+def test_classifier_reads_slang_and_typos_rewritten() -> None:
+    fake = _Fixed(0.0)
+    CrisisDetector.load(classifier=fake).explain("honestly i think i might kms tonight ok")
+    assert fake.seen and "kill myself" in fake.seen[0]
 
 
 def test_low_score_gives_nothing() -> None:
