@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fakes.telegram import FakeTelegram  # noqa: E402  (the checkout is on the path only now)
+from tests.fakes.telegram import FakeTelegram  # the checkout is on the path only from here
 
 
 async def serve() -> None:
