@@ -42,7 +42,7 @@ from bot.safety.evaluate import Row, load_table
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv", "minor.tsv")
 MAX_ALARMS = 0.06
-MAX_COMBINED = 0.10  # the issue allows 10 % check questions on safe held-out rows; here out of fold on dev
+MAX_COMBINED = 0.09  # the issue allows 10 % check questions on safe held-out rows: 1 point of margin here
 C = 30.0
 PRUNE = 0.02
 FOLDS = 5
