@@ -15,7 +15,7 @@ from bot.safety.evaluate import Row, evaluate, format_report, load_table
 TABLES = Path(__file__).parent / "tables"
 TUNED = ("dev.tsv", "legacy.tsv")
 """Tables the patterns were written against: every crisis row must be caught."""
-HELD_OUT = ("test.tsv", "fresh.tsv")
+HELD_OUT = ("test.tsv", "fresh.tsv", "fresh2.tsv")
 """Tables nobody tuned on: their figures are printed and held to a floor, never fitted."""
 
 
@@ -86,7 +86,7 @@ def test_held_out_figures(detector: CrisisDetector, name: str, capsys: pytest.Ca
     assert safe.caught / safe.rows <= 0.12
 
 
-HELD_OUT_RECALL = 0.82
+HELD_OUT_RECALL = 0.86
 """A floor under the figures measured on the held-out tables (a regression guard, not a target)."""
 
 
