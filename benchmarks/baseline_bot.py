@@ -37,11 +37,10 @@ from telegram.warnings import PTBUserWarning
 
 from benchmarks._support import TOKEN
 from bot.domain import Markup
+from bot.engine import steps
 from bot.engine.nudging import offer
 from bot.engine.reflection import (
     COUNTRIES,
-    COUNTRY_STEP,
-    ENDING_STEP,
     ENDINGS,
     REASON_STEPS,
     REASONS,
@@ -128,7 +127,7 @@ async def consent(update: Update, context: Context) -> int:
     chat, _ = await pressed(update, context)
     context.user_data["consented_at"] = datetime.now(UTC)  # type: ignore[index]
     await say(context, chat, Say("consent_thanks"))
-    await say(context, chat, question(COUNTRY_STEP))
+    await say(context, chat, question(steps.COUNTRY))
     return COUNTRY
 
 
@@ -137,7 +136,7 @@ async def country(update: Update, context: Context) -> int:
     code = value.partition(".")[2]
     context.user_data["country"] = code if code in COUNTRIES else None  # type: ignore[index]
     await say(context, chat, Say("country_set", values={"country": code if code in COUNTRIES else ""}))
-    await say(context, chat, question(ENDING_STEP))
+    await say(context, chat, question(steps.ENDING))
     return ENDING
 
 
@@ -188,13 +187,13 @@ async def cancel(update: Update, context: Context) -> int:
 def conversation() -> ConversationHandler:
     """One state per question, as in PTB's conversationbot example; persistent under `CONVERSATION`."""
 
-    def button(callback: Any, step: str) -> CallbackQueryHandler:
+    def button(callback: Any, step: steps.Step) -> CallbackQueryHandler:
         return CallbackQueryHandler(callback, pattern=f"^1\\|{step}\\|")
 
     states: dict[object, list[Any]] = {
         CONSENT: [CallbackQueryHandler(consent, pattern=r"^1\|\*\|consent$")],
         COUNTRY: [CallbackQueryHandler(country, pattern=r"^1\|\*\|country\.")],
-        ENDING: [button(ending, ENDING_STEP)],
+        ENDING: [button(ending, steps.ENDING)],
         DONE: [CommandHandler("plan", show_plan)],
     }
     for i, state in enumerate(REASON_STATES):

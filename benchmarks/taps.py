@@ -21,8 +21,9 @@ from unittest import mock
 
 from bot.domain import Incoming, Kind, UserData, Who
 from bot.engine import reflection as r
-from bot.engine.conversation import Context, step
+from bot.engine.conversation import step
 from bot.engine.say import Say
+from bot.engine.turn import Context
 from bot.knowledge import answers
 from bot.safety import CrisisDetector, ResourceBook
 from bot.templates import Templates

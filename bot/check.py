@@ -23,8 +23,9 @@ from jinja2 import TemplateError
 from bot import platforms
 from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, UserKey, Who
 from bot.engine import grounding, nudging, reflection, safety_plan
-from bot.engine.conversation import NOTE_LIMIT
+from bot.engine.commands import NOTE_LIMIT
 from bot.engine.say import FLOW_VERSION, Say
+from bot.engine.steps import DONE, PlanStep
 from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.safety import ResourceBook
@@ -52,7 +53,7 @@ def sample_person() -> Person:
         key=UserKey(SAMPLE_PLATFORM, "1" * 20),
         chat_id="1" * 20,
         locale="en",
-        flow=Flow(version=FLOW_VERSION, step=reflection.DONE_STEP, ending="ran_out", answers=answers),
+        flow=Flow(version=FLOW_VERSION, step=str(DONE), ending="ran_out", answers=answers),
         created_at=now,
         last_seen_at=now,
         country="GB",
@@ -206,7 +207,7 @@ def care_messages() -> list[Say]:
     ]
     for key in safety_plan.STEPS:
         for editing in (False, True):
-            says.append(safety_plan.question(safety_plan.step_name(key, editing), person, resources))
+            says.append(safety_plan.question(PlanStep(key, editing), person, resources))
     who = Who(SAMPLE_PLATFORM, "1" * 20, "1" * 20)
     acts = [
         lambda c: c.not_safe(),

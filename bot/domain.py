@@ -11,6 +11,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
+"""The reasons the reflection asks about, in the order it asks them. The one list: the reflection, the
+nudges' tiny steps, the routes and the words that name a reason all read it (their words are in
+messages/<locale>/)."""
+
 
 class Markup(StrEnum):
     """How a platform wants text escaped."""

@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 from bot.domain import Attachment, Button, Incoming, Kind, Outgoing, UserData, UserKey
 from bot.engine import mydata
 from bot.engine.community import Community
-from bot.engine.conversation import Context, Step, step
+from bot.engine.conversation import step
 from bot.engine.say import Say
+from bot.engine.turn import Context, TurnResult
 from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.ops.metrics import observe_turn
@@ -157,12 +158,12 @@ class Engine:
         except StoreError as error:
             logger.warning("checkpoint after an erasure postponed: %s", error)
 
-    def _without_store(self, event: Incoming, ctx: Context) -> Step:
+    def _without_store(self, event: Incoming, ctx: Context) -> TurnResult:
         """The database is locked or unwritable: still answer a crisis, otherwise say so kindly."""
         result = step(UserData(), event, ctx)
         if any(say.template == "crisis" for say in result.says):
-            return Step(UserData(), [s for s in result.says if s.template == "crisis"])
-        return Step(UserData(), [Say("store_unavailable")])
+            return TurnResult(UserData(), [s for s in result.says if s.template == "crisis"])
+        return TurnResult(UserData(), [Say("store_unavailable")])
 
     def _context(self, event: Incoming) -> Context:
         locale = self.templates.locale_for(event.locale)

@@ -11,16 +11,15 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain import Flow
-from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.engine.steps import DONE, Ground, Step, advance, parse
 
-PREFIX = "g:"
 STEPS = 7  # messages/<locale>/grounding/step_1.j2 … step_7.j2
 START = f"g.{1}"  # the button value that begins the exercise
 
 
-def is_step(step: str | None) -> bool:
-    return bool(step) and step.startswith(PREFIX)  # type: ignore[union-attr]
+def is_step(step: Step | None) -> bool:
+    return isinstance(step, Ground)
 
 
 def safe_rows() -> tuple[tuple[Choice, ...], ...]:
@@ -49,25 +48,25 @@ def step_say(index: int) -> Say:
     )
 
 
-def question(step: str) -> Say:
+def question(step: Ground) -> Say:
     """The step a person is at, asked again."""
-    index = int(step[len(PREFIX) :])
-    return step_say(min(max(index, 1), STEPS))
+    return step_say(min(max(step.index, 1), STEPS))
 
 
-def choices(step: str) -> list[Choice]:
+def choices(step: Ground) -> list[Choice]:
     return question(step).choices()
 
 
 def press(flow: Flow | None, arg: str) -> tuple[Flow | None, list[Say]]:
     """A grounding button: the step it names, or (after the last step, or Stop) how they are now."""
     if arg.isdigit() and 1 <= int(arg) <= STEPS:
-        step = f"{PREFIX}{arg}"
+        step = Ground(int(arg))
         if flow is not None:
-            flow = replace(flow, step=step) if is_step(flow.step) else r.advance(flow, step)
+            at = parse(flow.step)
+            flow = replace(flow, step=str(step)) if is_step(at) else advance(flow, step)
         return flow, [step_say(int(arg))]
     finished = arg.isdigit() and int(arg) == STEPS + 1
-    if flow is not None and is_step(flow.step):
+    if flow is not None and is_step(parse(flow.step)):
         flow = leave(flow)
     template = "grounding/done" if finished else "grounding/stopped"
     return flow, [Say(template, buttons=safe_rows())]
@@ -76,10 +75,10 @@ def press(flow: Flow | None, arg: str) -> tuple[Flow | None, list[Say]]:
 def leave(flow: Flow) -> Flow:
     """Back to the step the exercise was started from (the crisis step, usually)."""
     history = list(flow.history)
-    back = r.DONE_STEP
+    back = str(DONE)
     while history:
         previous = history.pop()
-        if not is_step(previous):
+        if not is_step(parse(previous)):
             back = previous
             break
     return replace(flow, step=back, history=tuple(history))

@@ -16,8 +16,10 @@ from datetime import datetime
 from typing import Any
 
 from bot.domain import UserData
+from bot.engine import safety_plan as sp
 from bot.engine.say import Say
 from bot.nudges.zone_names import zone_label
+from bot.safety import CrisisResources
 from bot.store.records import UPDATE_ID_RETENTION
 
 SCHEMA = "keepgoing.mydata/2"
@@ -31,6 +33,29 @@ def schema_document() -> dict[str, Any]:
     """The JSON Schema that documents the export (shipped in the package)."""
     text = (importlib.resources.files("bot.store") / "mydata.schema.json").read_text(encoding="utf-8")
     return json.loads(text)
+
+
+def summary(data: UserData, retention_days: int, resources: CrisisResources) -> list[Say]:
+    """/mydata's replies before the file is attached (`with_export`): what is stored, in plain terms,
+    and the safety plan in a message of its own (it can be long)."""
+    person = data.person
+    says = [
+        Say(
+            TEMPLATE,
+            values={
+                "person": person,
+                "answers": dict(person.flow.answers) if person else {},
+                "ending": person.flow.ending if person else None,
+                "schedule": data.schedule,
+                "retention_days": retention_days,
+                "safety_plan": person.safety_plan if person else None,
+                "check_in": sp.check_in_values(data.followup, person.locale if person else None),
+            },
+        )
+    ]
+    if person is not None and person.safety_plan is not None:
+        says.append(Say("safety_plan/in_mydata", values=sp.plan_values(person, resources)))
+    return says
 
 
 def with_export(says: list[Say], data: UserData, rows: Rows, now: datetime) -> list[Say]:

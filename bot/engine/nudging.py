@@ -1,10 +1,10 @@
 """Opting in to nudges and managing them: small pure steps, one question at a time.
 
 Setting up asks how often, then what time, then the time zone (a city or zone name typed, or worked out
-from the person's local time now, then confirmed). The choices made so far ride in the step name
-(`n:zone:f:1800` = few times a week at 18:00, asking the zone), so nothing half-chosen is stored anywhere
-else and any process can take the next message. Buttons on a nudge are global (`*|n.stop`), so they
-keep working days later, whatever step the person is in.
+from the person's local time now, then confirmed): the order is the table `SETUP`. The choices made so
+far ride in the step (`Nudge("zone", "f", "1800")` = few times a week at 18:00, asking the zone), so
+nothing half-chosen is stored anywhere else and any process can take the next message. Buttons on a
+nudge are global (`*|n.stop`), so they keep working days later, whatever step the person is in.
 """
 
 from __future__ import annotations
@@ -16,17 +16,16 @@ from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from bot.domain import Flow, Person, Rhythm, Schedule, TargetKind
-from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.engine.steps import DONE, PAUSED, Nudge, Step, advance, parse
 from bot.nudges import zone_names, zones
 from bot.nudges.content import MILESTONE_BOOKED
 from bot.nudges.timing import hhmm, in_quiet_hours, next_for, parse_hhmm
 from bot.nudges.words import NudgeWords, normalise
 
-PREFIX = "n:"
-OFFER_STEP = "n:offer"  # the invitation after the plan, waiting for yes or no (its buttons are global)
-OFTEN_STEP = "n:often"
-QUIET_STEP = "n:quiet"
+OFFER = Nudge("offer")  # the invitation after the plan, waiting for yes or no (its buttons are global)
+OFTEN = Nudge("often")
+QUIET = Nudge("quiet")
 CODES = {"d": Rhythm.DAILY, "f": Rhythm.FEW_WEEKLY, "w": Rhythm.WEEKLY, "t": Rhythm.TAPERING}
 CODE_OF = {rhythm: code for code, rhythm in CODES.items()}
 FEWER = {Rhythm.DAILY: Rhythm.FEW_WEEKLY, Rhythm.TAPERING: Rhythm.WEEKLY, Rhythm.FEW_WEEKLY: Rhythm.WEEKLY}
@@ -40,13 +39,40 @@ TEXT_STAGES = ("time", "zone", "clock", "quiet")
 """Nudge steps that read what is typed (a time, a place, a range); the others are answered by buttons."""
 
 
-def is_step(step: str | None) -> bool:
-    return bool(step) and step.startswith(PREFIX)  # type: ignore[union-attr]
+SAVE = "save"
+SETUP: dict[tuple[str, str], str] = {
+    # (the stage asked, what the person gave) -> the stage asked next; SAVE: set up, and back
+    ("often", "rhythm"): "time",  # how often -> what time
+    ("time", "time"): "zone",  # a time outside quiet hours (one inside is offered a time next to them)
+    ("zone", "zone"): SAVE,  # a zone named plainly
+    ("zone", "unsure"): "zok",  # an offset, an abbreviation, a country, a name of several places: confirm
+    ("zone", "clock"): "clock",  # "I'll tell you my time instead"
+    ("clock", "zone"): "zok",  # a zone worked out from their clock, to confirm
+    ("zok", "yes"): SAVE,
+    ("zok", "no"): "zone",
+    ("zok", "clock"): "clock",
+}
+"""The nudge set-up in order. The quiet hours (`QUIET`) are one question of their own."""
+
+PLAIN: dict[str, dict[str, str]] = {
+    # What a plain reply means at a nudge question answered by buttons (the stage -> meaning -> value).
+    "offer": {"yes": "setup", "partly": "setup", "no": "no"},  # "not sure" asks again rather than guess
+    "zok": {"yes": "yes", "no": "no"},  # "is this your time zone?"
+}
 
 
-def reads_text(step: str | None) -> bool:
+def is_step(step: Step | None) -> bool:
+    return isinstance(step, Nudge)
+
+
+def reads_text(step: Step | None) -> bool:
     """True at a nudge step that parses free text itself (a time, a zone, quiet hours)."""
-    return is_step(step) and step[len(PREFIX) :].split(":")[0] in TEXT_STAGES  # type: ignore[index]
+    return isinstance(step, Nudge) and step.stage in TEXT_STAGES
+
+
+def plain_meanings(step: Step | None) -> dict[str, str] | None:
+    """What a plain yes or no means at this nudge step; None where plain words answer nothing."""
+    return PLAIN.get(step.stage) if isinstance(step, Nudge) else None
 
 
 def offer() -> Say:
@@ -159,6 +185,11 @@ class Nudges:
         self.says: list[Say] = []
         self.returned = False  # setup ended: the caller may restate the step the person came back to
 
+    @property
+    def at(self) -> Step:
+        """The step the person is at now."""
+        return parse(self.flow.step)
+
     def say(self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), **values: object) -> None:
         self.says.append(Say(template, values=values, buttons=buttons))
 
@@ -166,7 +197,7 @@ class Nudges:
     def command(self) -> None:
         """/nudges: what is set up now, with buttons to change, pause or stop; or the offer."""
         if self.schedule is None:
-            if self.flow.step in (r.DONE_STEP, r.PAUSED_STEP) or is_step(self.flow.step):
+            if self.at in (DONE, PAUSED) or is_step(self.at):
                 self.open_offer()  # nothing else pending: the offer is the question now
             else:
                 self.says.append(offer())  # mid-reflection: its buttons work, the reflection stays
@@ -218,15 +249,15 @@ class Nudges:
     def open_offer(self) -> None:
         """Ask whether they would like nudges, as a step of its own: typed words answer it, a question
         asked meanwhile gets its answer and then this again."""
-        if is_step(self.flow.step):
-            self.flow = replace(self.flow, step=OFFER_STEP)
+        if is_step(self.at):
+            self.flow = replace(self.flow, step=str(OFFER))
         else:
-            self.flow = r.advance(self.flow, OFFER_STEP)
+            self.flow = advance(self.flow, OFFER)
         self.question()
 
     def decline(self, *, quietly: bool = False) -> None:
         """No nudges, thanks: leave the offer if it is the pending step; say so unless `quietly`."""
-        if self.flow.step == OFFER_STEP:
+        if self.at == OFFER:
             self._leave()
             self.returned = False  # nothing to ask again: they answered
         if not quietly:
@@ -236,33 +267,32 @@ class Nudges:
         """Stop every nudge at once (a button, or "stop" typed in any words)."""
         had = self.schedule is not None
         self.schedule = None
-        if is_step(self.flow.step):
+        if is_step(self.at):
             self._leave()
         self.say("nudges/stopped" if had else "nudges/stale", stopped=True)
         self.returned = True  # whatever they were in the middle of is still there
 
-    def answer(self, step: str, value: str) -> None:
+    def answer(self, value: str) -> None:
         """A button that answers the nudge question the person is at."""
+        at = self.at
+        assert isinstance(at, Nudge)
         if value == "cancel":
             self._leave()
             self.say("nudges/setup_cancelled", changed=False)
             return
-        stage, *parts = step[len(PREFIX) :].split(":")
-        if stage == "offer" and value in ("setup", "no"):
+        if at.stage == "offer" and value in ("setup", "no"):
             self.button(value)  # the same as its (global) buttons
-        elif stage == "often" and value in CODES:
-            self._ask(f"n:time:{value}")
-        elif stage == "time" and re.fullmatch(r"\d{4}", value):
-            self._chose_time(parts[0], _time_from_code(value))
-        elif stage in ("zone", "zok") and value == "clock":
-            self._ask(f"n:clock:{parts[0]}:{parts[1]}")
-        elif stage == "zone" and value in zones.all_zones():
-            self._finish(parts[0], _time_from_code(parts[1]), value)
-        elif stage == "zok" and value == "yes":
-            self._finish(parts[0], _time_from_code(parts[1]), ":".join(parts[2:]))
-        elif stage == "zok" and value == "no":
-            self._ask(f"n:zone:{parts[0]}:{parts[1]}")
-        elif stage == "quiet" and re.fullmatch(r"\d{4}-\d{4}", value):
+        elif at.stage == "often" and value in CODES:
+            self._go("rhythm", rhythm=value)
+        elif at.stage == "time" and re.fullmatch(r"\d{4}", value):
+            self._chose_time(_time_from_code(value))
+        elif at.stage in ("zone", "zok") and value == "clock":
+            self._go("clock")
+        elif at.stage == "zone" and value in zones.all_zones():
+            self._go("zone", zone=value)
+        elif at.stage == "zok" and value in ("yes", "no"):
+            self._go(value)
+        elif at.stage == "quiet" and re.fullmatch(r"\d{4}-\d{4}", value):
             start, end = value.split("-")
             self._set_quiet(_time_from_code(start), _time_from_code(end))
         else:
@@ -271,31 +301,30 @@ class Nudges:
 
     def text(self, text: str) -> None:
         """Free text at a nudge question: a time, a place, a time range."""
-        stage, *parts = self.flow.step[len(PREFIX) :].split(":")
+        at = self.at
+        stage = at.stage if isinstance(at, Nudge) else ""
         if stage == "time":
-            at = parse_clock(text, self.words)
-            if at is None:
+            clock = parse_clock(text, self.words)
+            if clock is None:
                 self.say("nudges/time_unclear")
                 self.question()
             else:
-                self._chose_time(parts[0], hhmm(at))
+                self._chose_time(hhmm(clock))
         elif stage == "zone":
             found = zones.read_zone(text, self.now, self.person.country)
             if found is None:
                 self.say("nudges/zone_unknown")
                 self.question()
-            elif found.confirm:  # an offset, an abbreviation, a country or a name of several places
-                self._ask(f"n:zok:{parts[0]}:{parts[1]}:{found.zone}")
-            else:
-                self._finish(parts[0], _time_from_code(parts[1]), found.zone)
+            else:  # to confirm: an offset, an abbreviation, a country or a name of several places
+                self._go("unsure" if found.confirm else "zone", zone=found.zone)
         elif stage == "clock":
-            at = parse_clock(text, self.words)
-            zone = zones.guess_from_clock(at, self.now, self.person.country) if at else None
+            clock = parse_clock(text, self.words)
+            zone = zones.guess_from_clock(clock, self.now, self.person.country) if clock else None
             if zone is None:
                 self.say("nudges/clock_unclear")
                 self.question()
             else:
-                self._ask(f"n:zok:{parts[0]}:{parts[1]}:{zone}")
+                self._go("zone", zone=zone)
         elif stage == "quiet":
             span = parse_range(text, self.words)
             if span is None:
@@ -309,33 +338,45 @@ class Nudges:
 
     def question(self) -> None:
         """Ask (again) the question of the nudge step the person is at."""
-        self.says.append(question(self.flow.step, self.person, self.schedule, self.now))
+        at = self.at
+        assert isinstance(at, Nudge)
+        self.says.append(question(at, self.person, self.schedule, self.now))
 
     # ---- the steps ------------------------------------------------------------------------------
-    def _ask(self, step: str) -> None:
-        self.flow = replace(self.flow, step=step)
+    def _ask(self, step: Nudge) -> None:
+        self.flow = replace(self.flow, step=str(step))
         self.question()
 
+    def _go(self, given: str, *, rhythm: str = "", time: str = "", zone: str = "") -> None:
+        """Move on in the set-up as the table `SETUP` says, carrying what was chosen so far."""
+        at = self.at
+        assert isinstance(at, Nudge)
+        nxt = SETUP[(at.stage, given)]
+        if nxt == SAVE:
+            self._finish(at.rhythm, _time_from_code(at.at), zone or at.zone)
+        else:
+            self._ask(Nudge(nxt, rhythm or at.rhythm, time or at.at, zone if nxt == "zok" else ""))
+
     def _begin(self) -> None:
-        if not is_step(self.flow.step):
-            self.flow = r.advance(self.flow, OFTEN_STEP)
-        self._ask(OFTEN_STEP)
+        if not is_step(self.at):
+            self.flow = advance(self.flow, OFTEN)
+        self._ask(OFTEN)
 
     def _begin_quiet(self) -> None:
         if self.schedule is None:
             self.say("nudges/stale", stopped=False)
             return
-        if not is_step(self.flow.step):
-            self.flow = r.advance(self.flow, QUIET_STEP)
-        self._ask(QUIET_STEP)
+        if not is_step(self.at):
+            self.flow = advance(self.flow, QUIET)
+        self._ask(QUIET)
 
     def _leave(self) -> None:
         """Back to where the person was before setting nudges up."""
         history = list(self.flow.history)
-        back = r.DONE_STEP if self.person.plan_at else r.PAUSED_STEP
+        back = str(DONE if self.person.plan_at else PAUSED)
         while history:
             previous = history.pop()
-            if not is_step(previous):
+            if not is_step(parse(previous)):
                 back = previous
                 break
         self.flow = replace(self.flow, step=back, history=tuple(history))
@@ -345,15 +386,16 @@ class Nudges:
         s = self.schedule
         return (s.quiet_start, s.quiet_end) if s else DEFAULT_QUIET
 
-    def _chose_time(self, code: str, at: str) -> None:
+    def _chose_time(self, at: str) -> None:
+        step = self.at
         quiet_start, quiet_end = self._quiet()
         if in_quiet_hours(parse_hhmm(at), quiet_start, quiet_end):
             other = suggest_outside(parse_hhmm(at), quiet_start, quiet_end)
             self.say(
                 "nudges/time_quiet",
                 buttons=(
-                    (Choice("nudge_at", payload(self.flow.step, _code(other)), {"time": other}),),
-                    (Choice("nudge_cancel", payload(self.flow.step, "cancel")),),
+                    (Choice("nudge_at", payload(step, _code(other)), {"time": other}),),
+                    (Choice("nudge_cancel", payload(step, "cancel")),),
                 ),
                 time=at,
                 quiet_start=quiet_start,
@@ -361,7 +403,7 @@ class Nudges:
                 suggestion=other,
             )
             return
-        self._ask(f"n:zone:{code}:{_code(at)}")
+        self._go("time", time=_code(at))
 
     def _finish(self, code: str, at: str, zone: str) -> None:
         rhythm = CODES[code]
@@ -457,9 +499,9 @@ class _Summary(TypedDict):
     next_time: str
 
 
-def question(step: str, person: Person | None, schedule: Schedule | None, now: datetime) -> Say:
+def question(step: Nudge, person: Person | None, schedule: Schedule | None, now: datetime) -> Say:
     """The question a nudge step asks, with its buttons."""
-    stage, *parts = step[len(PREFIX) :].split(":")
+    stage = step.stage
     cancel = (Choice("nudge_cancel", payload(step, "cancel")),)
     if stage == "offer":
         return offer()
@@ -480,7 +522,7 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
         )
         return Say(
             "nudges/ask_time",
-            values={"rhythm": CODES[parts[0]].value, "quiet_start": quiet[0], "quiet_end": quiet[1]},
+            values={"rhythm": CODES[step.rhythm].value, "quiet_start": quiet[0], "quiet_end": quiet[1]},
             buttons=(row, cancel) if row else (cancel,),
         )
     if stage == "zone":
@@ -500,7 +542,7 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
     if stage == "clock":
         return Say("nudges/ask_clock", buttons=(cancel,))
     if stage == "zok":
-        zone = ":".join(parts[2:])
+        zone = step.zone
         locale, country = (person.locale, person.country) if person else (None, None)
         local = zone_names.clock_text(now.astimezone(ZoneInfo(zone)), locale, country)
         fixed = zone_names.is_fixed(zone)  # an offset: no summer time, and never shown as "Etc/GMT-2"
@@ -528,16 +570,16 @@ def question(step: str, person: Person | None, schedule: Schedule | None, now: d
     raise ValueError(f"{step} asks nothing")
 
 
-def sample_steps() -> list[str]:
+def sample_steps() -> list[Nudge]:
     """One step of each kind, with the longest values, for `keepgoing check`."""
     longest = max(zones.zone_countries(), key=len)
     return [
-        OFFER_STEP,
-        OFTEN_STEP,
-        "n:time:f",
-        "n:zone:f:1800",
-        "n:clock:f:1800",
-        f"n:zok:t:1800:{longest}",
-        "n:zok:t:1800:Etc/GMT-14",
-        QUIET_STEP,
+        OFFER,
+        OFTEN,
+        Nudge("time", "f"),
+        Nudge("zone", "f", "1800"),
+        Nudge("clock", "f", "1800"),
+        Nudge("zok", "t", "1800", longest),
+        Nudge("zok", "t", "1800", "Etc/GMT-14"),
+        QUIET,
     ]

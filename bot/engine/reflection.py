@@ -5,26 +5,31 @@ Pure data and functions: which step follows which, what each step asks, what the
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Flow, Person
+from bot.domain import REASONS, Flow, Person
 from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.engine.steps import (
+    COUNTRY,
+    DONE,
+    ENDING,
+    ENDING_VALID,
+    AskReason,
+    Confirm,
+    Step,
+    Suggest,
+    advance,
+    history,
+    parse,
+)
 from bot.knowledge.routes import routes_for
-
-COUNTRY_STEP = "country"
-ENDING_STEP = "ending"
-ENDING_VALID_STEP = "ending_valid"
-DONE_STEP = "done"
-PAUSED_STEP = "paused"
-CRISIS_STEP = "crisis"
-RISK_CHECK_STEP = "risk_check"  # a possible sign: one direct question before anything else
 
 COUNTRIES = ("US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "MX", "IN")
 ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
 VALID_ENDINGS = ("felt_better", "on_my_own")  # endings to respect, not to fix
-REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
 ANSWERS = ("yes", "partly", "no", "unsure")
 RECOGNISED = ("yes", "partly")
 
@@ -33,22 +38,24 @@ ENDING_REASON = {"ran_out": "practical"}
 ROUTED_REASONS = ("practical", "specialist")
 """Reasons whose next steps include the verified routes in the person's country."""
 
-REASON_STEPS = tuple(f"reason:{r}" for r in REASONS)
-SUGGEST_STEPS = tuple(f"suggest:{r}" for r in REASONS)  # after the ending: "is this the main thing?"
-CONFIRM_STEPS = tuple(f"confirm:{r}" for r in REASONS)  # a story mid-list named a reason: "shall I note it?"
-QUESTION_STEPS = (COUNTRY_STEP, ENDING_STEP, ENDING_VALID_STEP, *REASON_STEPS, *SUGGEST_STEPS, *CONFIRM_STEPS)
+REASON_STEPS: tuple[AskReason, ...] = tuple(AskReason(r) for r in REASONS)
+SUGGEST_STEPS: tuple[Suggest, ...] = tuple(Suggest(r) for r in REASONS)  # after the ending: "the main thing?"
+CONFIRM_STEPS: tuple[Confirm, ...] = tuple(Confirm(r) for r in REASONS)  # a story named a reason: "note it?"
+QUESTION_STEPS: tuple[Step, ...] = (
+    COUNTRY,
+    ENDING,
+    ENDING_VALID,
+    *REASON_STEPS,
+    *SUGGEST_STEPS,
+    *CONFIRM_STEPS,
+)
 
 
-def suggested(step: str) -> str:
-    """The reason a suggestion step puts forward ("suggest:practical" -> "practical")."""
-    return REASONS[SUGGEST_STEPS.index(step)]
-
-
-def is_question(step: str | None) -> bool:
+def is_question(step: Step | None) -> bool:
     return step in QUESTION_STEPS
 
 
-def nav_row(step: str, *, back: bool = True, skip: bool = True) -> tuple[Choice, ...]:
+def nav_row(step: Step, *, back: bool = True, skip: bool = True) -> tuple[Choice, ...]:
     row = []
     if back:
         row.append(Choice("back", payload(step, "back")))
@@ -70,14 +77,14 @@ def country_choices() -> tuple[tuple[Choice, ...], ...]:
     return tuple(rows)
 
 
-def question(step: str) -> Say:
+def question(step: Step) -> Say:
     """The question a step asks, with its buttons."""
-    if step == COUNTRY_STEP:
+    if step == COUNTRY:
         return Say("ask_country", buttons=country_choices())
-    if step == ENDING_STEP:
+    if step == ENDING:
         rows = tuple((Choice(f"ending_{e}", payload(step, e)),) for e in ENDINGS)
         return Say("ask_ending", buttons=(*rows, nav_row(step)))
-    if step == ENDING_VALID_STEP:
+    if step == ENDING_VALID:
         return Say(
             "ending_valid",
             buttons=(
@@ -86,56 +93,51 @@ def question(step: str) -> Say:
                 nav_row(step, skip=False),
             ),
         )
-    if step in SUGGEST_STEPS or step in CONFIRM_STEPS:
-        kind, reason = step.split(":", 1)
-        values = ("main", "more", "no") if kind == "suggest" else ("yes", "no")
-        rows = tuple((Choice(f"{kind}_{v}", payload(step, v)),) for v in values)
-        return Say(f"{kind}_reason", values={"reason": reason}, buttons=(*rows, nav_row(step, skip=False)))
-    if step in REASON_STEPS:
-        reason = step.split(":", 1)[1]
-        answers = [Choice(f"answer_{a}", payload(step, a)) for a in ANSWERS]
-        number = REASONS.index(reason) + 1
+    if isinstance(step, Suggest | Confirm):
+        kind = "suggest" if isinstance(step, Suggest) else "confirm"
+        rows = tuple((Choice(f"{kind}_{v}", payload(step, v)),) for v in TRANSITIONS[type(step)].takes)
         return Say(
-            f"reasons/{reason}",
+            f"{kind}_reason", values={"reason": step.reason}, buttons=(*rows, nav_row(step, skip=False))
+        )
+    if isinstance(step, AskReason):
+        answers = [Choice(f"answer_{a}", payload(step, a)) for a in ANSWERS]
+        number = REASONS.index(step.reason) + 1
+        return Say(
+            f"reasons/{step.reason}",
             values={"number": number, "total": len(REASONS)},
             buttons=(tuple(answers[:2]), tuple(answers[2:]), nav_row(step)),
         )
     raise ValueError(f"{step} asks nothing")
 
 
-def advance(flow: Flow, to: str) -> Flow:
-    """Move forward, remembering where we were so Back can return."""
-    return replace(flow, step=to, history=(*flow.history, flow.step)[-20:])
-
-
-def after_ending(flow: Flow, named: str | None = None) -> str:
+def after_ending(flow: Flow, named: str | None = None) -> Step:
     """What follows the ending: respect a valid one; suggest a reason the answer already names
     (`named`, read from their words, or the ending itself); else the whole list."""
     if flow.ending in VALID_ENDINGS:
-        return ENDING_VALID_STEP
+        return ENDING_VALID
     reason = named or ENDING_REASON.get(flow.ending or "")
-    return f"suggest:{reason}" if reason in REASONS else REASON_STEPS[0]
+    return Suggest(reason) if reason in REASONS else REASON_STEPS[0]
 
 
-def origin(flow: Flow) -> str:
+def origin(flow: Flow) -> Step:
     """The question a suggestion or confirmation was asked from (the last question before it)."""
-    return next((s for s in reversed(flow.history) if is_question(s)), ENDING_STEP)
+    return next((s for s in reversed(history(flow)) if is_question(s)), ENDING)
 
 
-def _settled(flow: Flow | None, step: str) -> bool:
+def _settled(flow: Flow | None, step: AskReason) -> bool:
     """A reason they already said yes to when it was suggested: not asked again in the list."""
     if flow is None:
         return False
-    reason = step.split(":", 1)[1]
-    return flow.answers.get(reason) == "yes" and f"suggest:{reason}" in (*flow.history, flow.step)
+    been = (*history(flow), parse(flow.step))
+    return flow.answers.get(step.reason) == "yes" and Suggest(step.reason) in been
 
 
-def first_reason(flow: Flow | None = None) -> str:
+def first_reason(flow: Flow | None = None) -> AskReason:
     """The first reason question to ask (the suggested reason they confirmed is left out)."""
     return next((s for s in REASON_STEPS if not _settled(flow, s)), REASON_STEPS[0])
 
 
-def after_reason(step: str, flow: Flow | None = None) -> str | None:
+def after_reason(step: AskReason, flow: Flow | None = None) -> AskReason | None:
     """The reason question after `step` (leaving out a confirmed suggestion); None after the last."""
     index = REASON_STEPS.index(step)
     return next((s for s in REASON_STEPS[index + 1 :] if not _settled(flow, s)), None)
@@ -143,19 +145,90 @@ def after_reason(step: str, flow: Flow | None = None) -> str | None:
 
 def go_back(flow: Flow) -> Flow:
     """Return to the previous question; at the first question, stay."""
-    history = list(flow.history)
-    while history:
-        previous = history.pop()
-        if is_question(previous):
-            return replace(flow, step=previous, history=tuple(history))
+    steps = list(flow.history)
+    while steps:
+        previous = steps.pop()
+        if is_question(parse(previous)):
+            return replace(flow, step=previous, history=tuple(steps))
     return flow
 
 
 def fresh_flow(flow: Flow) -> Flow:
     """A reflection started over: answers cleared, at the first question about therapy."""
     return replace(
-        flow, step=ENDING_STEP, ending=None, answers={}, history=(), paused_step=None, checked_from=None
+        flow, step=str(ENDING), ending=None, answers={}, history=(), paused_step=None, checked_from=None
     )
+
+
+# ---- the transition table -----------------------------------------------------------------------
+# The reflection in order: country (its buttons are global: any choice moves on to the ending), the
+# ending, then the reasons one by one, then the plan. What each answer leads to is the table below; Back
+# (to the previous question) and Stop (a pause) work the same at every question.
+
+Then = Callable[[Flow, Any, str, str | None], tuple[Flow, Step | None]]
+"""(flow, the step answered, the value, a reason their words named) -> (the flow with the answer kept,
+the next question; None: the plan is ready)."""
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What one kind of reflection question takes and where each answer leads."""
+
+    takes: tuple[str, ...]  # the values its buttons send
+    then: Then
+    plain: Mapping[str, str] | None = None  # what a plain yes / partly / no / unsure means here
+    # (None: the plain words are matched against `takes` themselves)
+
+
+def _ending(flow: Flow, _step: Step, value: str, named: str | None) -> tuple[Flow, Step | None]:
+    flow = replace(flow, ending=value if value in ENDINGS else None)
+    return flow, after_ending(flow, named)
+
+
+def _ending_valid(flow: Flow, _step: Step, value: str, _named: str | None) -> tuple[Flow, Step | None]:
+    return flow, REASON_STEPS[0] if value == "look" else None
+
+
+def _suggested(flow: Flow, step: Suggest, value: str, _named: str | None) -> tuple[Flow, Step | None]:
+    if value != "no":
+        flow = replace(flow, answers={**flow.answers, step.reason: "yes"})
+    return flow, None if value == "main" else first_reason(flow)
+
+
+def _confirmed(flow: Flow, step: Confirm, value: str, _named: str | None) -> tuple[Flow, Step | None]:
+    nxt: Step | None = origin(flow)
+    if value == "yes":
+        flow = replace(flow, answers={**flow.answers, step.reason: "yes"})
+        if nxt == AskReason(step.reason):
+            nxt = after_reason(AskReason(step.reason), flow)
+    return flow, nxt
+
+
+def _answered(flow: Flow, step: AskReason, value: str, _named: str | None) -> tuple[Flow, Step | None]:
+    answers = {k: v for k, v in flow.answers.items() if k != step.reason}
+    if value != "skip":
+        answers[step.reason] = value
+    flow = replace(flow, answers=answers)
+    return flow, after_reason(step, flow)
+
+
+TRANSITIONS: dict[object, Rule] = {
+    ENDING: Rule((*ENDINGS, "skip"), _ending),
+    ENDING_VALID: Rule(("look", "plan"), _ending_valid),
+    Suggest: Rule(
+        ("main", "more", "no"), _suggested, {"yes": "main", "partly": "more", "no": "no", "unsure": "no"}
+    ),
+    Confirm: Rule(("yes", "no"), _confirmed, {"yes": "yes", "partly": "yes", "no": "no", "unsure": "no"}),
+    AskReason: Rule((*ANSWERS, "skip"), _answered),
+}
+"""Keyed by a step, or by the kind of step (one rule for every reason)."""
+
+
+def rule(step: Step | None) -> Rule | None:
+    """The rule of a reflection question (None at any other step)."""
+    if not is_question(step):
+        return None
+    return TRANSITIONS.get(step) or TRANSITIONS.get(type(step))
 
 
 def plan_values(person: Person) -> dict[str, Any]:
@@ -197,5 +270,5 @@ def finish(person: Person, now: datetime) -> Person:
     return replace(
         person,
         plan_at=now,
-        flow=replace(advance(person.flow, DONE_STEP), paused_step=None),
+        flow=replace(advance(person.flow, DONE), paused_step=None),
     )

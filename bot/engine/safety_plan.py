@@ -25,6 +25,7 @@ from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, payload
+from bot.engine.steps import COUNTRY, CRISIS, DONE, PlanStep, Step, advance, parse
 from bot.nudges import zone_names, zones
 from bot.nudges.timing import in_quiet_hours, next_due, parse_hhmm
 from bot.nudges.words import NudgeWords
@@ -33,8 +34,10 @@ from bot.safety import CrisisResources
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-PREFIX = "sp:"
 STEPS = ("warning", "coping", "distract", "people", "pros", "safer")
+NEXT = dict(zip(STEPS, (*STEPS[1:], None), strict=True))
+"""The plan's transition table: the part asked after each (None: the plan is made). A part changed on
+its own (`editing`) goes back to the plan instead."""
 ANSWER_LIMIT = 250  # characters per part: the whole plan then fits one Discord message (2,000)
 EXPORT_NAME = "keepgoing-safety-plan.txt"
 CHECK_IN_AT = "11:00"  # local time of the check-in for someone without a nudge time of their own
@@ -42,35 +45,26 @@ CHECK_IN_QUIET = ("21:00", "09:00")
 CHECK_IN_AFTER = timedelta(hours=8)  # "tomorrow": the first slot at least this far off (after some sleep)
 
 
-def is_step(step: str | None) -> bool:
-    return bool(step) and step.startswith(PREFIX)  # type: ignore[union-attr]
+def is_step(step: Step | None) -> bool:
+    return isinstance(step, PlanStep)
 
 
-def is_care_step(step: str | None) -> bool:
+def is_care_step(step: Step | None) -> bool:
     """A step of a crisis-care sub-flow (the plan or grounding), which a new crisis reply interrupts."""
     return is_step(step) or g.is_step(step)
 
 
 def beneath(step: str, history: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
-    """The step a care sub-flow was started from, and the history before it (a crisis returns there)."""
-    if not is_care_step(step):
+    """The step a care sub-flow was started from, and the history before it (a crisis returns there),
+    as stored."""
+    if not is_care_step(parse(step)):
         return step, history
     rest = list(history)
     while rest:
         previous = rest.pop()
-        if not is_care_step(previous):
+        if not is_care_step(parse(previous)):
             return previous, tuple(rest)
-    return r.DONE_STEP, ()
-
-
-def step_name(key: str, editing: bool = False) -> str:
-    return f"{PREFIX}{key}{':e' if editing else ''}"
-
-
-def parse_step(step: str) -> tuple[str, bool]:
-    """'sp:pros:e' -> ('pros', True)."""
-    key, _, mode = step[len(PREFIX) :].partition(":")
-    return key, mode == "e"
+    return str(DONE), ()
 
 
 def pending(followup: Schedule | None) -> bool:
@@ -95,10 +89,9 @@ def crisis_buttons(person: Person | None, followup: Schedule | None) -> tuple[tu
     return tuple(rows)
 
 
-def step_buttons(step: str) -> tuple[tuple[Choice, ...], ...]:
-    key, _ = parse_step(step)
+def step_buttons(step: PlanStep) -> tuple[tuple[Choice, ...], ...]:
     nav = (Choice("skip", payload(step, "skip")), Choice("stop", payload(step, "stop")))
-    if key == "pros":
+    if step.key == "pros":
         keep = (
             Choice("sp_keep_lines", payload(step, "keep")),
             Choice("sp_drop_lines", payload(step, "drop")),
@@ -118,9 +111,9 @@ def plan_values(person: Person | None, resources: CrisisResources) -> dict[str, 
     }
 
 
-def question(step: str, person: Person | None, resources: CrisisResources) -> Say:
+def question(step: PlanStep, person: Person | None, resources: CrisisResources) -> Say:
     """The question a plan step asks, with what they wrote before when they are changing it."""
-    key, editing = parse_step(step)
+    key, editing = step.key, step.editing
     if key not in STEPS:
         raise ValueError(f"{step} asks nothing")
     return Say(
@@ -252,6 +245,11 @@ class Care:
     def plan(self) -> SafetyPlan | None:
         return self.person.safety_plan if self.person else None
 
+    @property
+    def at(self) -> Step | None:
+        """The step the person is at (None for someone who has agreed to nothing)."""
+        return parse(self.person.flow.step) if self.person else None
+
     def _flow(self, flow: Flow) -> None:
         assert self.person is not None
         self.person = replace(self.person, flow=flow)
@@ -264,7 +262,7 @@ class Care:
             key=self.who.key,
             chat_id=self.who.chat_id,
             locale=self.locale,
-            flow=Flow(version=FLOW_VERSION, step=r.COUNTRY_STEP),
+            flow=Flow(version=FLOW_VERSION, step=str(COUNTRY)),
             created_at=self.now,
             last_seen_at=self.now,
             consented_at=self.now,
@@ -272,7 +270,7 @@ class Care:
         return True
 
     def _back_in_crisis(self) -> bool:
-        return self.person is not None and self.person.flow.step == r.CRISIS_STEP
+        return self.at == CRISIS
 
     # ---- "I'm not safe" -------------------------------------------------------------------------
     def not_safe(self) -> None:
@@ -330,7 +328,7 @@ class Care:
         had = pending(self.followup)
         if had:
             self.followup = None
-        if self.person is not None and (self.schedule is not None or n.is_step(self.person.flow.step)):
+        if self.person is not None and (self.schedule is not None or n.is_step(self.at)):
             self._nudges(lambda nudges: nudges.stop())
         else:
             self.say("followup/stopped", had=had)
@@ -343,7 +341,7 @@ class Care:
         self._flow(nudges.flow)
         self.schedule = nudges.schedule
         self.says.extend(nudges.says)
-        self.restate = nudges.returned and r.is_question(self.person.flow.step)
+        self.restate = nudges.returned and r.is_question(self.at)
 
     # ---- the safety plan ------------------------------------------------------------------------
     def command(self) -> None:
@@ -395,7 +393,7 @@ class Care:
         elif action == "show":
             self.show()
         elif action == "edit" and arg in STEPS:
-            self._ask(step_name(arg, editing=True))
+            self._ask(PlanStep(arg, editing=True))
         elif action == "edit":
             self._choose_step()
         elif action == "export":
@@ -435,18 +433,17 @@ class Care:
         assert self.person is not None
         if self.plan is None:
             self.person = replace(self.person, safety_plan=SafetyPlan(made_at=self.now))
-        self._ask(step_name(STEPS[0]))
+        self._ask(PlanStep(STEPS[0]))
 
-    def _ask(self, step: str) -> None:
+    def _ask(self, step: PlanStep) -> None:
         assert self.person is not None
         flow = self.person.flow
-        self._flow(replace(flow, step=step) if is_step(flow.step) else r.advance(flow, step))
+        self._flow(replace(flow, step=str(step)) if is_step(parse(flow.step)) else advance(flow, step))
         self.question()
 
     def question(self) -> None:
         """Ask (again) the plan question the person is at."""
-        assert self.person is not None
-        self.says.append(question(self.person.flow.step, self.person, self.resources))
+        self.says.append(question(self._at(), self.person, self.resources))
 
     def _leave(self) -> None:
         assert self.person is not None
@@ -454,46 +451,50 @@ class Care:
         back, history = beneath(flow.step, flow.history)
         self._flow(replace(flow, step=back, history=history))
 
-    def answer(self, step: str, value: str) -> None:
+    def answer(self, value: str) -> None:
         """A button at a plan question: skip, stop, or (professionals) keep or leave out the lines."""
-        key, editing = parse_step(step)
+        at = self._at()
         if value == "stop":
             self._leave()
             self.say("safety_plan/paused")
             self._after_plan()
             return
-        if key == "pros" and value in ("keep", "drop"):
+        if at.key == "pros" and value in ("keep", "drop"):
             self._set(replace(self.plan or SafetyPlan(), with_lines=value == "keep"))
         elif value != "skip":
             self.say("stale_button")
             self.question()
             return
-        self._next(key, editing)
+        self._next(at)
+
+    def _at(self) -> PlanStep:
+        at = self.at
+        assert isinstance(at, PlanStep)
+        return at
 
     def text(self, text: str) -> None:
         """What the person wrote for the step they are at: kept, as they asked."""
-        assert self.person is not None
-        key, editing = parse_step(self.person.flow.step)
+        at = self._at()
         if len(text) > ANSWER_LIMIT:
             self.say("safety_plan/too_long", limit=ANSWER_LIMIT)
             self.question()
             return
         plan = self.plan or SafetyPlan(made_at=self.now)
-        self._set(replace(plan, steps={**plan.steps, key: text}))
-        self._next(key, editing)
+        self._set(replace(plan, steps={**plan.steps, at.key: text}))
+        self._next(at)
 
     def _set(self, plan: SafetyPlan) -> None:
         assert self.person is not None
         self.person = replace(self.person, safety_plan=plan)
 
-    def _next(self, key: str, editing: bool) -> None:
-        index = STEPS.index(key)
-        if editing:
+    def _next(self, at: PlanStep) -> None:
+        following = NEXT[at.key]
+        if at.editing:
             self._leave()
             self.show("safety_plan/changed")
             self._after_plan()
-        elif index + 1 < len(STEPS):
-            self._ask(step_name(STEPS[index + 1]))
+        elif following is not None:
+            self._ask(PlanStep(following))
         else:
             self._leave()
             self.show("safety_plan/saved")
@@ -508,7 +509,7 @@ class Care:
 
     def _delete(self) -> None:
         assert self.person is not None
-        if is_step(self.person.flow.step):
+        if is_step(self.at):
             self._leave()
         self.person = replace(self.person, safety_plan=None)
         self.say("safety_plan/deleted")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain import Choice, Say
+from bot.engine.steps import Step
 
 __all__ = ["ANY_STEP", "FLOW_VERSION", "Choice", "Say", "parse_payload", "payload"]
 
@@ -10,8 +11,8 @@ FLOW_VERSION = 1
 ANY_STEP = "*"
 
 
-def payload(step: str, value: str) -> str:
-    """A short opaque token: flow version, the step it answers, and the value (≤ 64 bytes)."""
+def payload(step: Step | str, value: str) -> str:
+    """A short opaque token: flow version, the step it answers (or `ANY_STEP`), and the value (≤ 64 bytes)."""
     return f"{FLOW_VERSION}|{step}|{value}"
 
 

@@ -12,12 +12,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.domain import Schedule, TargetKind
+from bot.domain import REASONS, Schedule, TargetKind
 
 CARE = tuple(f"nudges/care_{i}" for i in range(1, 9))
 SESSION = tuple(f"nudges/session_{i}" for i in range(1, 5))
 COMMUNITY = tuple(f"nudges/community_{i}" for i in range(1, 5))
-REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
 RECOGNISED = ("yes", "partly")
 STEP = {reason: f"nudges/step_{reason}" for reason in REASONS}
 ASK_FEWER = "nudges/ask_fewer"

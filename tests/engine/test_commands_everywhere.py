@@ -8,7 +8,7 @@ import pytest
 from bot.adapters.discord.client import PERSONAL_COMMANDS, build_tree, descriptions
 from bot.adapters.telegram.commands import load_commands
 from bot.engine import Engine
-from bot.engine.conversation import COMMANDS
+from bot.engine.commands import COMMANDS
 from tests.chat import Chat
 
 LOCALES = ("en", "es")

@@ -9,8 +9,10 @@ import pytest
 
 from bot.domain import UserKey
 from bot.engine import Engine
-from bot.engine.nudging import OFFER_STEP
+from bot.engine.nudging import OFFER
 from tests.chat import Chat, reach_plan
+
+OFFER_STEP = str(OFFER)  # the nudge offer as stored
 
 OFFER_EN = "short, kind message"
 OFFER_ES = "mensaje breve y amable"

@@ -9,8 +9,8 @@ import pytest
 
 from bot.domain import Flow, Person, UserData
 from bot.engine import Engine
-from bot.engine import reflection as r
 from bot.engine.say import FLOW_VERSION
+from bot.engine.steps import DONE
 from bot.nudges import zones
 from bot.nudges.zone_names import clock_text, date_text, zone_label
 from tests.chat import Chat
@@ -142,7 +142,7 @@ async def at_time_question(engine: Engine, locale: str, country: str | None, use
         key=chat.who.key,
         chat_id=chat.who.chat_id,
         locale=locale,
-        flow=Flow(version=FLOW_VERSION, step=r.DONE_STEP, ending="stopped"),
+        flow=Flow(version=FLOW_VERSION, step=str(DONE), ending="stopped"),
         created_at=now,
         last_seen_at=now,
         country=country,
