@@ -27,7 +27,6 @@ OFFER = Nudge("offer")  # the invitation after the plan, waiting for yes or no (
 OFTEN = Nudge("often")
 QUIET = Nudge("quiet")
 CODES = {"d": Rhythm.DAILY, "f": Rhythm.FEW_WEEKLY, "w": Rhythm.WEEKLY, "t": Rhythm.TAPERING}
-CODE_OF = {rhythm: code for code, rhythm in CODES.items()}
 FEWER = {Rhythm.DAILY: Rhythm.FEW_WEEKLY, Rhythm.TAPERING: Rhythm.WEEKLY, Rhythm.FEW_WEEKLY: Rhythm.WEEKLY}
 TIMES = ("09:30", "13:00", "18:00", "20:00")
 QUIET_CHOICES = ("21:00-09:00", "22:00-08:00", "20:00-10:00", "23:00-07:00")

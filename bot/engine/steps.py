@@ -99,7 +99,6 @@ class Ground(Step):
         return f"g:{self.index}"
 
 
-NEW = Named("new")
 COUNTRY = Named("country")
 ENDING = Named("ending")
 ENDING_VALID = Named("ending_valid")
@@ -135,16 +134,6 @@ def parse(text: str) -> Step:
 def parse_or_none(text: str | None) -> Step | None:
     """`parse` for the optional steps a flow keeps (`paused_step`, `checked_from`)."""
     return None if text is None else parse(text)
-
-
-def text_or_none(step: Step | None) -> str | None:
-    """The stored form of an optional step."""
-    return None if step is None else str(step)
-
-
-def at(flow: Flow) -> Step:
-    """The step a flow is at."""
-    return parse(flow.step)
 
 
 def history(flow: Flow) -> list[Step]:
