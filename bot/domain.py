@@ -15,6 +15,10 @@ REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
 """The reasons the reflection asks about, in the order it asks them. The one list: the reflection, the
 nudges' tiny steps, the routes and the words that name a reason all read it (their words are in
 messages/<locale>/)."""
+ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
+"""How therapy ended, as the reflection's first question offers it (the one list)."""
+ANSWERS = ("yes", "partly", "no", "unsure")
+"""The answers each reason's question offers (the one list)."""
 
 
 class Markup(StrEnum):

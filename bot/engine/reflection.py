@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain import REASONS, Flow, Person
+from bot.domain import ANSWERS, ENDINGS, REASONS, Flow, Person
 from bot.engine.say import ANY_STEP, Choice, Say, payload
 from bot.engine.steps import (
     COUNTRY,
@@ -28,9 +28,7 @@ from bot.engine.steps import (
 from bot.knowledge.routes import routes_for
 
 COUNTRIES = ("US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "MX", "IN")
-ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
 VALID_ENDINGS = ("felt_better", "on_my_own")  # endings to respect, not to fix
-ANSWERS = ("yes", "partly", "no", "unsure")
 RECOGNISED = ("yes", "partly")
 
 ENDING_REASON = {"ran_out": "practical"}

@@ -30,11 +30,9 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.domain import ANSWERS, ENDINGS, REASONS
 from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, cue_regex, fold
 
-REASONS = ("ready", "rapport", "specialist", "focus", "practice", "practical")
-ENDINGS = ("stopped", "therapist_ended", "ran_out", "felt_better", "on_my_own", "unsure")
-ANSWERS = ("yes", "partly", "no", "unsure")
 NAVIGATION = ("skip", "back", "stop")
 
 WINDOW_CUTOFF = 0.85

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from pathlib import Path
 
+from bot import domain
 from bot.config import ConfigError
 from bot.knowledge.text import MESSAGES_DIR, base_locale
 
@@ -30,7 +31,7 @@ KINDS = frozenset(
         "community",
     }
 )
-REASONS = frozenset({"ready", "rapport", "specialist", "focus", "practice", "practical"})
+REASONS = frozenset(domain.REASONS)
 _KEYS = frozenset({"kind", "name", "how", "reasons", "source", "verified"})
 _ALIASES: Mapping[str, str] = {"UK": "GB"}
 

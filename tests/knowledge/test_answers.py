@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
 
+import bot
+from bot import domain
 from bot.engine import reflection
 from bot.knowledge import answers
 from bot.knowledge.answers import (
@@ -43,10 +46,21 @@ def _expected(value: str) -> str | None:
     return None if value == "-" else value
 
 
-def test_the_vocabulary_is_the_conversations():
-    assert answers.REASONS == reflection.REASONS
-    assert answers.ENDINGS == reflection.ENDINGS
-    assert set(answers.ANSWERS) == set(reflection.ANSWERS)
+def test_the_vocabulary_is_defined_once_in_the_domain():
+    """No module but bot/domain.py spells out the reason, ending or answer lists (three words of one
+    list in one literal tuple, list or set is a copy; two, such as ("yes", "no"), are not)."""
+    lists = (domain.REASONS, domain.ENDINGS, domain.ANSWERS)
+    copies = []
+    for path in sorted((Path(bot.__file__).parent).rglob("*.py")):
+        if path.name == "domain.py" and path.parent.name == "bot":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Tuple | ast.List | ast.Set):
+                words = {e.value for e in node.elts if isinstance(e, ast.Constant)}
+                if any(len(words & set(names)) >= 3 for names in lists):
+                    copies.append(f"{path.name}:{node.lineno}")
+    assert copies == []
+    assert answers.REASONS is domain.REASONS and reflection.ENDINGS is domain.ENDINGS
 
 
 @pytest.mark.parametrize("locale", ["en", "es"])
