@@ -14,6 +14,7 @@ from bot.engine import safety_plan as sp
 from bot.engine.buttons import Buttons
 from bot.engine.say import ANY_STEP, Choice, payload
 from bot.engine.steps import (
+    COUNTRY,
     CRISIS,
     ENDING,
     RISK_CHECK,
@@ -183,6 +184,8 @@ class Text(Buttons):
             offered = [c for row in sp.step_buttons(at) for c in row]
         elif isinstance(at, Ground):
             offered = g.choices(at)
+        if at == COUNTRY and (code := ab.recognise_country(text, self.ctx.locale)) is not None:
+            wanted = self.ctx.label_text(f"country_{code}").casefold()  # "uk" works like "United Kingdom"
         for choice in offered:
             if self.ctx.label_text(choice.label).casefold().strip(" .!") == wanted:
                 return choice

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -44,6 +45,8 @@ MIN_FUZZY_CHARS = 5
 MIN_WHOLE_FUZZY_CHARS = 4
 """Replies shorter than this are only matched exactly ("yse" is in the word list; "ok" is not "no")."""
 _MAX_WINDOW = 6
+MAX_COUNTRY_REPLY = 6
+"""Longer replies at the country question are not read as a country (the buttons are there)."""
 
 
 class AnswersError(ValueError):
@@ -77,8 +80,10 @@ class AnswerBook:
         reasons: Mapping[str, tuple[re.Pattern[str], ...]],
         endings: Mapping[str, tuple[re.Pattern[str], ...]],
         negators: frozenset[str],
+        countries: Mapping[str, str] | None = None,
     ) -> None:
         self.locale = locale
+        self._countries = dict(countries or {})
         self._phrases = tuple(p for phrases in answers.values() for p in phrases)
         self._whole = {p.text: p.value for p in self._phrases}
         self._fuzzy = tuple(p for p in self._phrases if not p.alone and len(p.text) >= MIN_FUZZY_CHARS)
@@ -108,7 +113,7 @@ class AnswerBook:
         reasons = _cues(_table(doc, "reason", path), REASONS, path)
         endings = _cues(_table(doc, "ending", path), ENDINGS, path)
         negators = frozenset(fold(w) for w in _strings(doc.get("negators", {}).get("words", []), path))
-        return cls(locale, answers, reasons, endings, negators)
+        return cls(locale, answers, reasons, endings, negators, _countries(doc, locale, path))
 
     def values(self) -> set[str]:
         """Every choice value this locale has words for."""
@@ -160,6 +165,14 @@ class AnswerBook:
                     found.append(_Found(phrase.value, i, j, len(phrase.text), float(scores[w, p_index])))
         return found
 
+    def country_in(self, text: str) -> str | None:
+        """The country code a short typed reply names ("uk", "I live in England", "Reino Unido" -> "GB")."""
+        words = fold(text).split()
+        if len(words) > MAX_COUNTRY_REPLY:
+            return None
+        ends = (" ".join(words[-n:]) for n in range(min(len(words), 3), 0, -1))  # "i live in [the uk]"
+        return next((self._countries[e] for e in (" ".join(words), *ends) if e in self._countries), None)
+
     def reasons_in(self, text: str) -> list[str]:
         """Every reason a story names, in the order of REASONS."""
         folded = fold(text)
@@ -187,6 +200,25 @@ def _resolve(found: list[_Found]) -> str:
     if "partly" in values and values <= set(ANSWERS):
         return "partly"
     return chosen[0].value
+
+
+def _countries(doc: Mapping[str, object], locale: str, path: Path) -> dict[str, str]:
+    """Folded name -> country code: each country in `[country]` by its name in this language (Babel)
+    and by the other names people type for it (the file's words; codes only where listed, as "in"
+    and "es" are words)."""
+    territories: Mapping[str, str]
+    try:
+        territories = dict(Locale.parse(locale).territories)
+    except (UnknownLocaleError, ValueError):
+        territories = {}
+    names: dict[str, str] = {}
+    for code, words in _table(doc, "country", path).items():
+        if not re.fullmatch(r"[A-Z]{2}", code):
+            raise AnswersError(f"{path}: [country] keys are ISO 3166 codes such as GB, not {code!r}")
+        for name in (territories.get(code, ""), *_strings(words, path)):
+            if folded := fold(name):
+                names[folded] = code
+    return names
 
 
 def _table(doc: Mapping[str, object], key: str, path: Path) -> dict[str, object]:
@@ -258,6 +290,11 @@ def recognise_reason(text: str, locale: str) -> str | None:
     """
     found = recognise_reasons(text, locale)
     return found[0] if len(found) == 1 else None
+
+
+def recognise_country(text: str, locale: str) -> str | None:
+    """The country code a typed reply names, in this locale's words or in English, or None."""
+    return next((c for b in _books(locale) if (c := b.country_in(text)) is not None), None)
 
 
 def recognise_ending(text: str, locale: str) -> str | None:

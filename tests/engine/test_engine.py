@@ -137,6 +137,38 @@ async def test_typing_a_label_works_like_pressing(engine: Engine) -> None:
     assert "1 of 6" in chat.text
 
 
+@pytest.mark.parametrize(
+    ("locale", "typed", "code"),
+    [
+        ("en", "UK", "GB"),
+        ("en", "i live in england", "GB"),
+        ("en", "the states", "US"),
+        ("en", "new zealand", "NZ"),
+        ("es", "Reino Unido", "GB"),
+        ("es", "vivo en EEUU", "US"),
+        ("es", "uk", "GB"),  # English names work in Spanish too
+    ],
+)
+async def test_a_country_typed_in_other_words_is_understood(
+    engine: Engine, locale: str, typed: str, code: str
+) -> None:
+    chat = Chat(engine, locale=locale)
+    await chat.send("/start")
+    await chat.press_payload(chat.buttons[0].payload)  # consent
+    await chat.send(typed)
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and person.country == code, chat.text
+
+
+async def test_a_word_that_is_also_a_country_code_is_not_a_country(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send("/start")
+    await chat.press_payload(chat.buttons[0].payload)  # consent
+    await chat.send("in")
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and person.country is None and "which country" in chat.text
+
+
 async def test_unexpected_text_and_commands_restate_the_question(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(chat)
