@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -352,6 +352,8 @@ class _Rules:
     downgrade: re.Pattern[str] | None
     downgrade_cancel: re.Pattern[str] | None
     others: re.Pattern[str] | None
+    settled: re.Pattern[str] | None
+    over: re.Pattern[str] | None
 
 
 def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
@@ -364,6 +366,11 @@ def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
 
 
 _NOT_SOFTENED = frozenset({"abuse", "danger_from_others"})
+_SETTLEABLE = frozenset(
+    {"attempt", "active_ideation", "passive_wish", "self_harm", "burden", "trapped", "hopelessness"}
+)
+"""Signs that can belong to a past that is over (never a method, a plan, preparation or harm from others)."""
+_DOWNGRADE_KEYS = {"others", "settled", "over"}
 _SECTIONS = {"words", "typos", "macros", "exclude", "downgrade", "minor", *CATEGORIES}
 _KEYS = {"phrases", "possible", "exclude"}
 
@@ -404,10 +411,10 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
         all_sources.extend(str(v) for v in macro_table.values())
         for section in ("exclude", "downgrade", "minor", *CATEGORIES):
             table = _section(doc, section, name)
-            extra = set(table) - _KEYS - ({"others"} if section == "downgrade" else set())
+            extra = set(table) - _KEYS - (_DOWNGRADE_KEYS if section == "downgrade" else set())
             if extra:
                 raise PatternError(f"{name}: [{section}] unknown key(s) {sorted(extra)}")
-            for key in (*_KEYS, "others"):
+            for key in (*_KEYS, *_DOWNGRADE_KEYS):
                 all_sources += _strings(table, key, f"{name}.{section}")
 
     # Typo variants of the words that carry the meaning, unless the variant is a real word (the
@@ -424,6 +431,8 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
     downgrade: list[str] = []
     downgrade_cancel: list[str] = []
     others: list[str] = []
+    settled: list[str] = []
+    over: list[str] = []
     per_group: dict[tuple[str, Risk], tuple[list[str], list[Phrase]]] = {
         (c, level): ([], []) for level in (Risk.CLEAR, Risk.POSSIBLE) for c in CATEGORIES
     }
@@ -438,6 +447,8 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
             _compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "exclude", name)
         ]
         others += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "others", name)]
+        settled += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "settled", name)]
+        over += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "over", name)]
         minor_table = _section(doc, "minor", name)
         minor += [_compile(s, macros, f"{name} [minor]") for s in _strings(minor_table, "phrases", name)]
         minor_exclude += [
@@ -474,6 +485,8 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
         downgrade=_union(downgrade),
         downgrade_cancel=_union(downgrade_cancel),
         others=_union(others),
+        settled=_union(settled),
+        over=_union(over),
     )
 
 
@@ -499,6 +512,7 @@ class Explanation:
     phrase: Phrase | None
     matched: str
     downgraded: bool
+    settled: bool
     score: float | None
     threshold: float | None
     signal: Signal | None
@@ -569,6 +583,8 @@ class CrisisDetector:
         if not normalised:
             return None
         current = self._rewrite(normalised)
+        if self._settled(current):
+            return None
         found = self._match(current, start=0)
         if found is None and previous:
             before = self.canonical(previous)
@@ -611,6 +627,7 @@ class CrisisDetector:
             phrase=found[0] if found else None,
             matched=found[1] if found else "",
             downgraded=bool(found and found[2] is not found[0].level),
+            settled=bool(current) and self._settled(current),
             score=score,
             threshold=threshold,
             signal=signal,
@@ -619,7 +636,12 @@ class CrisisDetector:
 
     def _match(self, canonical: str, start: int) -> tuple[Phrase, str, Risk] | None:
         """The first phrase matching (most urgent category, clear before possible), its words, its level."""
-        original = padded = f" {canonical} "
+        found = next(self._matches(canonical, start), None)
+        return None if found is None else (found[0], found[1], self._level(found[0], f" {canonical} "))
+
+    def _matches(self, canonical: str, start: int) -> Iterator[tuple[Phrase, str]]:
+        """The first matching phrase of each group, most urgent first, with its words."""
+        padded = f" {canonical} "
         boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
         if self._rules.exclude is not None:
             padded = _blank(self._rules.exclude, padded)
@@ -632,9 +654,31 @@ class CrisisDetector:
             for m in group.regex.finditer(text):
                 if m.end() > boundary:
                     index = int(m.lastgroup[1:]) if m.lastgroup else 0
-                    phrase = group.phrases[index]
-                    return phrase, m.group(0).strip(), self._level(phrase, original)
-        return None
+                    yield group.phrases[index], m.group(0).strip()
+                    break
+
+    def _settled(self, canonical: str) -> bool:
+        """Whether the message tells of a crisis that is over ("years ago I tried; I'm safe now").
+
+        It needs words saying it is over ([downgrade] `over`: "that passed"), or saying they are
+        safe now (`settled`) beside a past marker; nothing showing it is happening again (the
+        `exclude` list); and only signs that can be past: a method, a plan, preparation or harm
+        from others keep their answer. Then neither layer answers: asking "are you having
+        thoughts of ending your life?" of someone telling how they recovered is not care.
+        """
+        rules = self._rules
+        padded = f" {canonical} "
+        if rules.downgrade_cancel is not None and rules.downgrade_cancel.search(padded):
+            return False
+        found = rules.over.search(padded) if rules.over is not None else None
+        if found is None and rules.settled is not None and rules.downgrade is not None:
+            now = rules.settled.search(padded)
+            if now is not None and _beyond(rules.downgrade, padded, now.start(), now.end()):
+                found = now
+        if found is None:
+            return False
+        rest = padded[: found.start()] + "_" * (found.end() - found.start() - 1) + padded[found.end() - 1 :]
+        return all(phrase.category in _SETTLEABLE for phrase, _ in self._matches(rest.strip(), 0))
 
     def _level(self, phrase: Phrase, padded: str) -> Risk:
         """A clear sign in a message about the past or about someone else becomes a possible one.
@@ -665,6 +709,15 @@ class CrisisDetector:
     def tail(self, text: str) -> str:
         """The last few normalised words, kept only to catch a phrase split over two messages."""
         return " ".join(self.canonical(text).split()[-TAIL_WORDS:])
+
+
+def _beyond(pattern: re.Pattern[str], padded: str, start: int, end: int) -> bool:
+    """Whether the pattern matches anywhere but wholly inside `padded[start:end]` (overlaps count)."""
+    first = pattern.search(padded)
+    if first is not None and first.start() < start:
+        return True
+    starts = [start] + [i + 1 for i in range(start, end) if padded[i] == " "]
+    return any((m := pattern.search(padded, pos)) is not None and m.end() > end for pos in starts)
 
 
 def _blank(pattern: re.Pattern[str], padded: str) -> str:

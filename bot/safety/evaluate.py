@@ -193,6 +193,8 @@ def format_explanation(explanation: Explanation) -> str:
         out.append(f"  matched:  {e.matched}")
     else:
         out.append("pattern:    no match")
+    if e.settled:
+        out.append("settled:    a past crisis, safe now in their words: neither layer answers")
     if e.score is not None and e.threshold is not None:
         verdict = "at or above" if e.score >= e.threshold else "below"
         used = "" if e.phrase is None else " (not needed: a pattern matched)"

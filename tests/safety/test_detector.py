@@ -148,6 +148,43 @@ def test_most_urgent_category_wins(detector: CrisisDetector) -> None:
     assert CATEGORIES.index("preparatory") < CATEGORIES.index("active_ideation")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ten years ago I tried to end my life; today I'm doing well",
+        "during my divorce I felt like everyone would be better off without me. that passed.",
+        "I've been self harm free for two years and I'm proud of it",
+        "hace cinco años intenté suicidarme, hoy estoy bien",
+        "de adolescente me cortaba, ya lo superé con terapia",
+    ],
+)
+def test_a_crisis_that_is_over_gets_no_check_question(detector: CrisisDetector, text: str) -> None:
+    assert detector.detect(text) is None
+    assert detector.explain(text).settled
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # happening again: the past does not settle it
+        ("years ago I tried to end my life; I was doing well but tonight I want to do it again", Risk.CLEAR),
+        ("hace años intenté suicidarme, estaba bien pero otra vez quiero morirme", Risk.CLEAR),
+        # safe now, with no past marker: the present wish counts
+        ("I'm fine now but I want to kill myself", Risk.CLEAR),
+        # a method, a plan or harm from others is never settled by the past (the past marker
+        # still softens it to the check question)
+        ("years ago I tried to kill myself. I'm ok now but I have the pills saved", Risk.POSSIBLE),
+        ("my ex used to hit me, I left him five years ago and I'm safe now", Risk.POSSIBLE),
+    ],
+)
+def test_a_past_crisis_still_counts_when_it_is_not_over(
+    detector: CrisisDetector, text: str, expected: Risk
+) -> None:
+    signal = detector.detect(text)
+    assert signal is not None and signal.level is expected
+    assert not detector.explain(text).settled
+
+
 # --- normalise --------------------------------------------------------------------------------
 
 
