@@ -77,15 +77,15 @@ def _in_transaction(db: sqlite3.Connection, fn: Callable[..., T], *args: Any) ->
 
 
 def _read(db: sqlite3.Connection, key: UserKey) -> UserData:
-    person = db.execute(SQL.select_person, (key.platform, key.user_id)).fetchone()
-    own = {}
-    for kind in OWN_KINDS:
-        row = db.execute(SQL.select_own_schedule, (key.platform, kind.value, key.user_id)).fetchone()
-        own[kind] = schedule_from(row) if row else None
+    """A person's row and their own schedules (nudges, check-in): two statements."""
+    params = (key.platform, key.user_id)
+    person = db.execute(SQL.select_person, params).fetchone()
+    own = {row["target_kind"]: row for row in db.execute(SQL.personal_rows["schedules"], params)}
+    schedules = {kind: schedule_from(own[kind.value]) if kind.value in own else None for kind in OWN_KINDS}
     return UserData(
         person=person_from(person) if person else None,
-        schedule=own[TargetKind.PERSON],
-        followup=own[TargetKind.FOLLOWUP],
+        schedule=schedules[TargetKind.PERSON],
+        followup=schedules[TargetKind.FOLLOWUP],
     )
 
 

@@ -18,7 +18,8 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, asyncio.Future[Any]]
+Then = Callable[[Any, BaseException | None], None]  # (result, error), called on the event loop
+Job = tuple[Callable[..., Any], tuple[Any, ...], asyncio.AbstractEventLoop, Then]
 
 
 def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
@@ -55,23 +56,30 @@ class ConnectionThread:
 
     def _work(self) -> None:
         while (job := self._jobs.get()) is not None:
-            fn, args, loop, future = job
+            fn, args, loop, then = job
             try:
                 result, error = fn(self._conn, *args), None
-            except BaseException as exc:  # handed back to the awaiting coroutine
+            except BaseException as exc:  # handed back to the event loop
                 result, error = None, exc
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
-                loop.call_soon_threadsafe(_settle, future, result, error)
+                loop.call_soon_threadsafe(then, result, error)
         if self._conn is not None:
             self._conn.close()
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
-        """Queue `fn(connection, *args)` on the thread; the future gets its result (or its error)."""
+    def post(self, fn: Callable[..., Any], *args: Any, then: Then) -> None:
+        """Queue `fn(connection, *args)` on the thread; `then(result, error)` runs on the event loop after.
+
+        What `then` does happens in the same loop iteration as the job's end (a future set there wakes
+        its waiter next), with no future of its own that a cancelled waiter could take down with it.
+        """
         if self._thread is None:
             raise sqlite3.OperationalError("unable to open database: the store is not open")
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[T] = loop.create_future()
-        self._jobs.put((fn, args, loop, future))
+        self._jobs.put((fn, args, asyncio.get_running_loop(), then))
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """Queue `fn(connection, *args)` on the thread; the future gets its result (or its error)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self.post(fn, *args, then=lambda result, error: _settle(future, result, error))
         return future
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -226,21 +234,28 @@ def _close_turn(
     """A turn's second hop: its writes under a SAVEPOINT of their own, then COMMIT if it closes the group.
 
     A failing turn is rolled back to its savepoint (and `undo` run) while the others go on. Should an
-    error have ended the whole transaction, the members still open are committed one by one.
+    error have ended the whole transaction, the members still open are committed one by one. A turn
+    alone in its transaction needs no savepoint: if its writes fail, the transaction is rolled back.
     """
     statements = writes
     if not db.in_transaction:  # an earlier error ended the transaction this turn read in
         _redo_open(db, members, but=member)
         statements = member.statements
+    alone = closing is not None and len(closing) == 1  # the transaction is this turn's only
     try:
         if not db.in_transaction:
             db.execute("BEGIN IMMEDIATE")
-        db.execute("SAVEPOINT turn")
-        _run(db, statements)
-        db.execute("RELEASE turn")
+        if alone:  # no one else's writes to keep should these fail: the whole ROLLBACK will do
+            _run(db, statements)
+        else:
+            db.execute("SAVEPOINT turn")
+            _run(db, statements)
+            db.execute("RELEASE turn")
     except sqlite3.Error as error:
         member.state, member.error = "failed", error
-        if db.in_transaction:
+        if alone:
+            _rollback(db)
+        elif db.in_transaction:
             db.execute("ROLLBACK TO turn")
             db.execute("RELEASE turn")
             _undo(db, undo)
@@ -374,9 +389,9 @@ class GroupCommit:
         task.add_done_callback(self._waking.discard)
 
     @staticmethod
-    def _settle(group: Group, future: asyncio.Future[Any]) -> None:
-        """A job on `group` is done: resolve the futures of the members it committed or failed."""
-        broken = future.exception() if not future.cancelled() else None
+    def _settle(group: Group, broken: BaseException | None) -> None:
+        """A job on `group` is done (`broken`: the error it raised): resolve the futures of the members
+        it committed or failed."""
         for member in group.members:
             if member.done.done():
                 continue
@@ -389,8 +404,14 @@ class GroupCommit:
 
     def _job(self, group: Group, fn: Callable[..., Any], *args: Any) -> asyncio.Future[Any]:
         future = self.conn.submit(fn, *args)
-        future.add_done_callback(lambda f: self._settle(group, f))
+        future.add_done_callback(lambda f: self._settle(group, None if f.cancelled() else f.exception()))
         return future
+
+    def _closed(self, group: Group, member: Member, broken: BaseException | None) -> None:
+        """A turn's second hop is done: its own error, if that job broke, then settle the group."""
+        if broken is not None and not member.done.done():
+            member.done.set_exception(broken)
+        self._settle(group, broken)
 
     @contextlib.asynccontextmanager
     async def turn(self, key: Any, opener: Opener, args: tuple[Any, ...], undo: Writes) -> AsyncIterator[Any]:
@@ -402,7 +423,8 @@ class GroupCommit:
         async with self._person(key):
             group = await self._join()
             try:
-                value, done = await asyncio.shield(self.conn.submit(_open_turn, opener, args))
+                # A waiter cancelled here leaves the job to run; the `except` queues its undo after it.
+                value, done = await self.conn.submit(_open_turn, opener, args)
                 writes: Writes = []
                 yield value, writes
             except BaseException:
@@ -413,10 +435,19 @@ class GroupCommit:
             member = Member([*done, *writes], asyncio.get_running_loop().create_future())
             group.members.append(member)
             closing = self._leave(group)
-            await asyncio.shield(
-                self._job(group, _close_turn, member, writes, undo, closing, list(group.members))
+            members = list(group.members)
+            self.conn.post(
+                _close_turn,
+                member,
+                writes,
+                undo,
+                closing,
+                members,
+                then=lambda _, broken: self._closed(group, member, broken),
             )
-            await asyncio.shield(member.done)
+            # Settled on the loop when the COMMIT holding this turn is done. A waiter cancelled meanwhile
+            # only stops waiting: the job and the settling of the group go on without it.
+            await member.done
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(connection, *args)` alone on the thread, once the open group has committed."""

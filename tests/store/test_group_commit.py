@@ -108,6 +108,58 @@ async def test_a_turn_whose_writes_fail_in_a_group_loses_only_itself(tmp_path: P
     assert committed_people(path) == {str(n) for n in range(PEOPLE) if n != 5}
 
 
+@pytest.mark.parametrize("grouped", [True, False])
+async def test_a_turn_alone_whose_writes_fail_leaves_nothing_and_the_next_turn_works(
+    tmp_path: Path, grouped: bool
+) -> None:
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path, group_commit=grouped)
+    await store.open()
+    key = UserKey("telegram", "1")
+    try:
+        with pytest.raises(StoreError):
+            async with store.turn(key, "update-1") as turn:
+                await turn.save(UserData(person=person("1")))
+                turn.writes.append(("INSERT INTO no_such_table VALUES (?)", (1,)))  # fails at commit time
+        assert committed_people(path) == set()
+        async with store.turn(key, "update-1") as turn:
+            assert not turn.duplicate  # its update key went with it: a redelivery is handled afresh
+            await turn.save(UserData(person=person("1")))
+        assert committed_people(path) == {"1"}
+    finally:
+        await store.close()
+
+
+async def test_a_turn_cancelled_while_its_commit_runs_still_commits_and_holds_up_no_other(
+    tmp_path: Path,
+) -> None:
+    """The last turn of a group closes it; its waiter cancelled meanwhile must not strand the others."""
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path)
+    await store.open()
+    release = asyncio.Event()
+
+    async def last_out() -> None:
+        async with store.turn(UserKey("telegram", "0"), "update-0") as turn:
+            await release.wait()  # the others write meanwhile, and wait for this turn to commit them
+            await turn.save(UserData(person=person("0")))
+
+    try:
+        closing = asyncio.create_task(last_out())
+        others = asyncio.gather(*(one_turn(store, n) for n in range(1, PEOPLE)))
+        await asyncio.sleep(0.2)  # every other turn has written and waits on the group's COMMIT
+        assert not others.done()
+        release.set()
+        await asyncio.sleep(0)  # the last turn leaves the group: its COMMIT is on the thread
+        closing.cancel()
+        await asyncio.wait_for(others, timeout=5)
+        with pytest.raises(asyncio.CancelledError):
+            await closing
+    finally:
+        await store.close()
+    assert committed_people(path) == {str(n) for n in range(PEOPLE)}
+
+
 def test_group_commit_is_a_setting_on_by_default(tmp_path: Path) -> None:
     assert Settings.from_env({}).sqlite_group_commit
     assert not Settings.from_env({"SQLITE_GROUP_COMMIT": "off"}).sqlite_group_commit
