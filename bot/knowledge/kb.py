@@ -2,14 +2,16 @@
 
 Retrieval is BM25 (the rank-bm25 library) over each entry's example questions (counted twice),
 keywords and answer. Text is folded (case, accents, punctuation), synonyms and acronyms become one
-word ("PE" = "prolonged exposure"), the locale's stop words are dropped and a few suffixes cut.
+word ("PE" = "prolonged exposure"), words become their Snowball stems (the snowballstemmer library)
+and the locale's stop words are dropped.
 
 A best score is only trusted when it explains enough of the question: it is normalised by the most
 the question's words could score (each word's idf times k1 + 1; a word the base has never seen counts
-as the rarest word), and below THRESHOLD `ask` returns None, so the conversation can say honestly
+as UNSEEN times the rarest word), and below THRESHOLD `ask` returns None, so the conversation can say honestly
 that it doesn't know rather than give a wrong answer. A question must also hold at least one of the
-locale's `domain_words` (therapy, trauma, session, cost…), so small talk that happens to share a word
-with an answer ("good evening", "write a CV") is not answered.
+locale's `domain_words` (therapy, trauma, PTSD…), or one of its `context_words` (session, cost,
+homework…) with no word the base has never seen, so small talk that happens to share a word with an
+answer ("good evening", "my algebra homework", "how long does pasta take") is not answered.
 """
 
 from __future__ import annotations
@@ -21,20 +23,20 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import snowballstemmer
 from rank_bm25 import BM25Okapi
 
-from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold
+from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold, stemmer
 
 MAX_ANSWER = 600
-THRESHOLD = 0.2
+THRESHOLD = 0.15
 """Normalised score (0..1) a best match needs before its answer is given (a file may set its own)."""
 QUESTION_WEIGHT = 0.8
 """Share of the score from the example questions and keywords; the rest from the answer text."""
-UNSEEN = 0.8
+UNSEEN = 0.4
 """A word the index has never seen counts as this share of its rarest word's idf."""
 K1 = 1.2
 B = 0.5
-MIN_STEM = 4
 _QUESTION_MARKS = ("?", "¿")
 
 
@@ -62,43 +64,61 @@ class Hit:
 
 
 class Tokeniser:
-    """One locale's way of turning text into search words."""
+    """One locale's way of turning text into search words.
+
+    Text is folded and split, every word is stemmed (Snowball), and then synonym forms are matched
+    longest first, as typed or as stems, and become their one canonical word, so a form listed once
+    also finds its plurals and tenses ("counsellor" finds "counsellors"). Last, stop words (judged on
+    the word as typed) are dropped; a canonical word never is.
+    """
 
     def __init__(
         self,
         stop_words: Sequence[str],
         synonyms: Mapping[str, Sequence[str]],
-        suffixes: Sequence[str],
+        language: str | None = None,
     ) -> None:
+        self._stem = stemmer(language)
         self._stop = frozenset(fold(w, squeeze=False) for w in stop_words)
-        self._canon: dict[str, str] = {}
+        # Forms as typed, and as stems; a stem two keys (or a key and a stop word) share is ambiguous
+        # ("medic" is both "medicamento" and "médico", "par" both "parar" and "para"): only typed forms then.
+        self._exact: dict[tuple[str, ...], str] = {}
+        by_stem: dict[tuple[str, ...], set[str]] = {}
         for key, forms in synonyms.items():
             canon = fold(key, squeeze=False).replace(" ", "")
             for form in (key, *forms):
-                folded = fold(form, squeeze=False)
-                if folded:
-                    self._canon[folded] = canon
-        self._protected = frozenset(self._canon.values())
-        forms = sorted(self._canon, key=len, reverse=True)
-        self._pattern = (
-            re.compile(r"(?<!\S)(?:" + "|".join(re.escape(f) for f in forms) + r")(?!\S)") if forms else None
-        )
-        self._suffixes = tuple(sorted((fold(s, squeeze=False) for s in suffixes), key=len, reverse=True))
+                words = tuple(fold(form, squeeze=False).split())
+                if words:
+                    self._exact.setdefault(words, canon)
+                    by_stem.setdefault(tuple(self._stems(words)), set()).add(canon)
+        stop_stems = {(s,) for s in self._stems(sorted(self._stop))}
+        self._by_stem = {
+            stems: next(iter(canons))
+            for stems, canons in by_stem.items()
+            if len(canons) == 1 and stems not in stop_stems
+        }
+        self._longest = max((len(f) for f in self._exact), default=0)
+
+    def _stems(self, words: Sequence[str]) -> list[str]:
+        return [w if w.isdigit() else self._stem(w) for w in words]
 
     def __call__(self, text: str) -> list[str]:
-        folded = fold(text, squeeze=False)
-        if self._pattern is not None:
-            folded = self._pattern.sub(lambda m: " " + self._canon[m.group(0)] + " ", folded)
-        words = (t if t in self._protected else self._stem(t) for t in folded.split())
-        return [t for t in words if t in self._protected or t not in self._stop]
-
-    def _stem(self, token: str) -> str:
-        if token in self._stop or token.isdigit():
-            return token
-        for suffix in self._suffixes:
-            if token.endswith(suffix) and len(token) - len(suffix) >= MIN_STEM:
-                return token[: -len(suffix)]
-        return token
+        words = fold(text, squeeze=False).split()
+        stems = self._stems(words)
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(self._longest, len(words) - i), 0, -1):
+                canon = self._exact.get(tuple(words[i : i + n])) or self._by_stem.get(tuple(stems[i : i + n]))
+                if canon is not None:
+                    out.append(canon)
+                    i += n
+                    break
+            else:
+                if words[i] not in self._stop:
+                    out.append(stems[i])
+                i += 1
+        return out
 
 
 class KnowledgeBase:
@@ -112,6 +132,7 @@ class KnowledgeBase:
         question_words: Sequence[str],
         domain_words: Sequence[str] = (),
         threshold: float = THRESHOLD,
+        context_words: Sequence[str] = (),
     ) -> None:
         if not entries:
             raise KnowledgeError(f"{locale}: no entries")
@@ -123,11 +144,13 @@ class KnowledgeBase:
         self.tokenise = tokenise
         self._question_words = tuple(fold(w, squeeze=False) for w in question_words if fold(w))
         self._domain = frozenset(t for w in domain_words for t in tokenise(w))
+        self._context = frozenset(t for w in context_words for t in tokenise(w)) - self._domain
         self.threshold = threshold
         self._indexes = (
             (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
             (1 - QUESTION_WEIGHT, self._index([[e.answer] for e in self.entries])),
         )
+        self._vocabulary = frozenset(t for _, (bm25, _) in self._indexes for t in bm25.idf)
 
     def _index(self, parts: Sequence[Sequence[str]]) -> tuple[BM25Okapi, float]:
         bm25 = BM25Okapi([[t for p in doc for t in self.tokenise(p)] for doc in parts], k1=K1, b=B)
@@ -138,9 +161,7 @@ class KnowledgeBase:
         """Read `messages/<locale>/knowledge.toml` (raises KnowledgeError or FileNotFoundError)."""
         path = (root or MESSAGES_DIR) / locale / "knowledge.toml"
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        tokenise = Tokeniser(
-            _strings(doc, "stop_words", path), doc.get("synonyms", {}), _strings(doc, "suffixes", path)
-        )
+        tokenise = Tokeniser(_strings(doc, "stop_words", path), doc.get("synonyms", {}), _language(doc, path))
         entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
         return cls(
             locale,
@@ -149,6 +170,7 @@ class KnowledgeBase:
             _strings(doc, "question_words", path),
             _strings(doc, "domain_words", path),
             _threshold(doc, path),
+            _strings(doc, "context_words", path),
         )
 
     def entry(self, entry_id: str) -> Entry:
@@ -174,10 +196,20 @@ class KnowledgeBase:
 
     def ask(self, text: str) -> Entry | None:
         """The entry that answers a question, or None when nothing fits well enough."""
-        if self._domain and not self._domain.intersection(self.tokenise(text)):
+        if not self.about_therapy(self.tokenise(text)):
             return None  # nothing about therapy in it: "good evening", "how do I write a CV"
         hits = self.search(text, limit=1)
         return hits[0].entry if hits and hits[0].score >= self.threshold else None
+
+    def about_therapy(self, tokens: Sequence[str]) -> bool:
+        """Does a question hold a domain word, or a context word with no word foreign to the base?
+
+        A context word ("session", "homework", "waiting list", "student") is about therapy only among
+        words the base knows: "the first session of parliament" and "my algebra homework" are not.
+        """
+        if not self._domain or self._domain.intersection(tokens):
+            return True
+        return bool(self._context.intersection(tokens)) and all(t in self._vocabulary for t in tokens)
 
     def looks_like_question(self, text: str) -> bool:
         """A question mark, or a first word such as "what", "how", "is", "can"."""
@@ -192,6 +224,15 @@ def _strings(doc: Mapping[str, object], key: str, path: Path) -> list[str]:
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise KnowledgeError(f"{path}: {key} must be a list of strings")
     return items
+
+
+def _language(doc: Mapping[str, object], path: Path) -> str | None:
+    language = doc.get("stemmer")
+    if language is None:
+        return None
+    if not isinstance(language, str) or language not in snowballstemmer.algorithms():
+        raise KnowledgeError(f"{path}: stemmer must name a Snowball algorithm such as 'english'")
+    return language
 
 
 def _threshold(doc: Mapping[str, object], path: Path) -> float:

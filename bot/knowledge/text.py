@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from functools import lru_cache
+
+import snowballstemmer
 
 from bot.paths import MESSAGES_DIR as MESSAGES_DIR  # re-exported to the knowledge modules
 
@@ -51,3 +55,17 @@ def cue_regex(cue: str) -> re.Pattern[str]:
     if not pattern:
         raise ValueError(f"empty cue {cue!r}")
     return re.compile(r"(?<!\S)" + pattern + r"(?!\S)")
+
+
+def stemmer(language: str | None) -> Callable[[str], str]:
+    """A word's Snowball stem in this language ("sessions" -> "session", "terapeutas" -> "terapeut").
+
+    `language` is a Snowball algorithm name ("english", "spanish"); None stems nothing. The stemmer
+    is cached per word, since a locale's vocabulary is small. Raises ValueError for an unknown language.
+    """
+    if language is None:
+        return lambda word: word
+    if language not in snowballstemmer.algorithms():
+        raise ValueError(f"no Snowball stemmer for {language!r}")
+    algorithm = snowballstemmer.stemmer(language)
+    return lru_cache(maxsize=65536)(algorithm.stemWord)
