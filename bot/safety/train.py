@@ -41,8 +41,8 @@ from bot.safety.evaluate import Row, load_table
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv", "minor.tsv")
-MAX_ALARMS = 0.06
-MAX_COMBINED = 0.09  # the issue allows 10 % check questions on safe held-out rows: 1 point of margin here
+MAX_ALARMS = 0.05
+MAX_COMBINED = 0.07  # the bound is 10 % on held-out safe rows; 0.09 left too little margin
 C = 30.0
 PRUNE = 0.02
 FOLDS = 5
