@@ -89,16 +89,21 @@ class PatternError(ValueError):
 _TOKEN = re.compile(r"\.\.\.|\.\.|[()|?!*$]|@[a-z_]+|[^\s()|?!*$@.]+")
 
 
+_LETTER_RUN = re.compile(r"([^\W\d_])\1+")
+
+
+def _squeeze(text: str) -> str:
+    """A letter typed twice or more in a row, once ("kill" -> "kil", "diie" -> "die")."""
+    return _LETTER_RUN.sub(r"\1", text)
+
+
 def _literal(word: str) -> str:
-    """A word whose letters may each be typed once or twice ("kil", "cutt", "diie")."""
-    out: list[str] = []
-    for run in re.finditer(r"(.)\1*", word):
-        ch = run.group(1)
-        if ch.isalpha():
-            out.append(f"{re.escape(ch)}{{1,2}}")
-        else:
-            out.append(re.escape(run.group(0)))
-    return "".join(out)
+    """A word whose letters may each be typed once or twice ("kil", "cutt", "diie").
+
+    Patterns are matched against squeezed text (see `_squeeze`), so each run of a letter is
+    written once: far smaller compiled regexes than a `{1,2}` on every letter, same matches.
+    """
+    return re.escape(_squeeze(word))
 
 
 class _Parser:
@@ -641,8 +646,9 @@ class CrisisDetector:
 
     def _matches(self, canonical: str, start: int) -> Iterator[tuple[Phrase, str]]:
         """The first matching phrase of each group, most urgent first, with its words."""
-        padded = f" {canonical} "
-        boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
+        head = _squeeze(canonical[:start])
+        padded = f" {head}{_squeeze(canonical[start:])} "
+        boundary = len(head) + 1  # offset of the new message inside `padded`; blanking keeps offsets
         if self._rules.exclude is not None:
             padded = _blank(self._rules.exclude, padded)
         blanked: dict[str, str] = {}
@@ -667,7 +673,7 @@ class CrisisDetector:
         thoughts of ending your life?" of someone telling how they recovered is not care.
         """
         rules = self._rules
-        padded = f" {canonical} "
+        padded = f" {_squeeze(canonical)} "
         if rules.downgrade_cancel is not None and rules.downgrade_cancel.search(padded):
             return False
         found = rules.over.search(padded) if rules.over is not None else None
@@ -690,6 +696,7 @@ class CrisisDetector:
         rules = self._rules
         if phrase.level is not Risk.CLEAR:
             return phrase.level
+        padded = _squeeze(padded)
         about_past = rules.downgrade is not None and rules.downgrade.search(padded)
         if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
             return Risk.POSSIBLE
@@ -701,7 +708,7 @@ class CrisisDetector:
         """Whether the person says they are under 18 (so youth services come first)."""
         if self._rules.minor is None:
             return False
-        padded = f" {_normalise(text, leet=False)} "
+        padded = f" {_squeeze(_normalise(text, leet=False))} "
         if self._rules.minor_exclude is not None:
             padded = _blank(self._rules.minor_exclude, padded)
         return self._rules.minor.search(padded) is not None
