@@ -588,15 +588,10 @@ class CrisisDetector:
         if not normalised:
             return None
         current = self._rewrite(normalised)
-        if self._settled(current):
+        squeezed = _squeeze(current)
+        if self._settled(squeezed):
             return None
-        found = self._match(current, start=0)
-        if found is None and previous:
-            before = self.canonical(previous)
-            if before:
-                # Only matches reaching into the new message count: the tail alone was
-                # already checked last turn and must not raise the alarm twice.
-                found = self._match(f"{before} {current}", start=len(before) + 1)
+        found = self._find(squeezed, previous)
         if found is not None:
             return Signal(found[0].category, found[2])
         if self._classifier is not None and self._classifier.score(current) >= self._classifier.threshold:
@@ -614,11 +609,8 @@ class CrisisDetector:
             elif (fixed := fix(w)) is not None:
                 rewrites.append(Rewrite(w, fixed, "typo"))
         current = self._rewrite(normalised)
-        found = self._match(current, start=0) if current else None
-        if found is None and previous and current:
-            before = self.canonical(previous)
-            if before:
-                found = self._match(f"{before} {current}", start=len(before) + 1)
+        squeezed = _squeeze(current)
+        found = self._find(squeezed, previous) if current else None
         score = threshold = None
         if self._classifier is not None and current:
             score = self._classifier.score(current)
@@ -632,23 +624,39 @@ class CrisisDetector:
             phrase=found[0] if found else None,
             matched=found[1] if found else "",
             downgraded=bool(found and found[2] is not found[0].level),
-            settled=bool(current) and self._settled(current),
+            settled=bool(current) and self._settled(squeezed),
             score=score,
             threshold=threshold,
             signal=signal,
             layers=layers,
         )
 
-    def _match(self, canonical: str, start: int) -> tuple[Phrase, str, Risk] | None:
-        """The first phrase matching (most urgent category, clear before possible), its words, its level."""
-        found = next(self._matches(canonical, start), None)
-        return None if found is None else (found[0], found[1], self._level(found[0], f" {canonical} "))
+    def _find(self, squeezed: str, previous: str) -> tuple[Phrase, str, Risk] | None:
+        """The match in the message, or else in the previous tail joined to it.
 
-    def _matches(self, canonical: str, start: int) -> Iterator[tuple[Phrase, str]]:
+        Only matches reaching into the new message count: the tail alone was already checked
+        last turn and must not raise the alarm twice.
+        """
+        found = self._match(squeezed, start=0)
+        if found is None and previous:
+            before = _squeeze(self.canonical(previous))
+            if before:
+                found = self._match(f"{before} {squeezed}", start=len(before) + 1)
+        return found
+
+    def _match(self, squeezed: str, start: int) -> tuple[Phrase, str, Risk] | None:
+        """The first phrase matching (most urgent category, clear before possible), its words, its level.
+
+        `squeezed` is canonical text with its letter runs squeezed (see `_squeeze`), as every
+        pattern method below expects; `start` is where the new message begins in it.
+        """
+        found = next(self._matches(squeezed, start), None)
+        return None if found is None else (found[0], found[1], self._level(found[0], f" {squeezed} "))
+
+    def _matches(self, squeezed: str, start: int) -> Iterator[tuple[Phrase, str]]:
         """The first matching phrase of each group, most urgent first, with its words."""
-        head = _squeeze(canonical[:start])
-        padded = f" {head}{_squeeze(canonical[start:])} "
-        boundary = len(head) + 1  # offset of the new message inside `padded`; blanking keeps offsets
+        padded = f" {squeezed} "
+        boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
         if self._rules.exclude is not None:
             padded = _blank(self._rules.exclude, padded)
         blanked: dict[str, str] = {}
@@ -663,7 +671,7 @@ class CrisisDetector:
                     yield group.phrases[index], m.group(0).strip()
                     break
 
-    def _settled(self, canonical: str) -> bool:
+    def _settled(self, squeezed: str) -> bool:
         """Whether the message tells of a crisis that is over ("years ago I tried; I'm safe now").
 
         It needs words saying it is over ([downgrade] `over`: "that passed"), or saying they are
@@ -673,7 +681,7 @@ class CrisisDetector:
         thoughts of ending your life?" of someone telling how they recovered is not care.
         """
         rules = self._rules
-        padded = f" {_squeeze(canonical)} "
+        padded = f" {squeezed} "
         if rules.downgrade_cancel is not None and rules.downgrade_cancel.search(padded):
             return False
         found = rules.over.search(padded) if rules.over is not None else None
@@ -696,7 +704,6 @@ class CrisisDetector:
         rules = self._rules
         if phrase.level is not Risk.CLEAR:
             return phrase.level
-        padded = _squeeze(padded)
         about_past = rules.downgrade is not None and rules.downgrade.search(padded)
         if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
             return Risk.POSSIBLE
