@@ -104,10 +104,12 @@ def variants(book: ResourceBook) -> Iterator[dict[str, Any]]:
     """Worst-case values for every variable any template uses, once per country's helplines."""
     person = sample_person()
     plan_full = reflection.plan_values(person)
+    routes = reflection.plan_routes(replace(person, country="GB"))  # general and veterans' routes
     for country in [*book.countries(), None]:
         for flag in (True, False):
             yield {
                 **plan_full,
+                "routes": routes,
                 "unsure": list(reflection.REASONS) if flag else [],
                 "valid_ending": flag,
                 "resources": book.for_person(country, "en", "INTL", youth=flag),

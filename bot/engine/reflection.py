@@ -25,7 +25,7 @@ from bot.engine.steps import (
     history,
     parse,
 )
-from bot.knowledge.routes import routes_for
+from bot.knowledge.routes import Route, routes_for
 
 COUNTRIES = ("US", "CA", "GB", "IE", "AU", "NZ", "DE", "FR", "ES", "MX", "IN")
 VALID_ENDINGS = ("felt_better", "on_my_own")  # endings to respect, not to fix
@@ -234,9 +234,6 @@ def plan_values(person: Person) -> dict[str, Any]:
     recognised = [r for r in REASONS if answers.get(r) in RECOGNISED]
     return {
         "recognised": recognised,
-        "routes": {
-            r: routes_for(person.country, r, person.locale) if r in recognised else [] for r in ROUTED_REASONS
-        },
         "partly": [r for r in REASONS if answers.get(r) == "partly"],
         "unsure": [r for r in REASONS if answers.get(r) == "unsure"],
         "ending": person.flow.ending or "",
@@ -250,15 +247,23 @@ NOTE_BUTTON = ((Choice("therapist_note", payload(ANY_STEP, "tnote")),),)
 """Under the plan shown by /plan: the note for a new therapist, as a file."""
 
 
+def plan_routes(person: Person) -> list[Route]:
+    """The first three verified routes in the person's country for the reasons they recognised
+    (a route serving two of them listed once)."""
+    answers = person.flow.answers
+    first: dict[str, Route] = {}
+    for reason in ROUTED_REASONS:
+        if answers.get(reason) in RECOGNISED:
+            for route in routes_for(person.country, reason, person.locale):
+                first.setdefault(route.name, route)
+    return list(first.values())[:3]
+
+
 def plan(person: Person, *, offer_note: bool = False) -> list[Say]:
     """The plan to try again, in two short messages: what you found and next steps; questions to ask
     (with the offer of a note for a new therapist when `offer_note`)."""
     values = plan_values(person)
-    found = [route for reason in ROUTED_REASONS for route in values["routes"][reason]]
-    first: dict[str, Any] = {}
-    for route in found:  # a route serving both reasons is listed once
-        first.setdefault(route.name, route)
-    routes = list(first.values())[:3]
+    routes = plan_routes(person)
     extra = [Say("plan_routes", values={"routes": routes})] if routes else []
     questions = Say("plan_questions", values=values, buttons=NOTE_BUTTON if offer_note else ())
     return [Say("plan", values=values), *extra, questions]

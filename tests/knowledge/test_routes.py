@@ -163,3 +163,28 @@ def test_the_plan_renders_routes_for_every_country_and_the_fallback_without(temp
                 assert text.count("•") == min(3, len({r.name for r in expected}))
     plan_text = templates.render("plan", locale, Markup.PLAIN, **says[0].values)
     assert "sliding" in plan_text or "ingresos" in plan_text  # the general lower-cost step stays
+
+
+@pytest.mark.parametrize(
+    ("locale", "heading"), [("en", "If you served in the armed forces:"), ("es", "fuerzas armadas")]
+)
+def test_routes_for_veterans_are_listed_under_their_own_heading(templates, locale, heading):
+    from dataclasses import replace
+
+    from bot.check import sample_person
+    from bot.engine import reflection
+
+    person = replace(sample_person(), country="GB", locale=locale)
+    routes = reflection.plan_routes(person)
+    veterans = [r.name for r in routes if r.kind == "veterans"]
+    general = [r.name for r in routes if r.kind != "veterans"]
+    assert veterans and general  # GB: NHS Talking Therapies and Op COURAGE
+    text = templates.render("plan_routes", locale, Markup.PLAIN, routes=routes)
+    below = text.split(heading)
+    assert len(below) == 2
+    assert all(name in below[1] for name in veterans)
+    assert not any(name in below[1] for name in general)
+    only_veterans = templates.render(
+        "plan_routes", locale, Markup.PLAIN, routes=[r for r in routes if r.kind == "veterans"]
+    )
+    assert only_veterans.startswith(heading if locale == "en" else "Si serviste")
