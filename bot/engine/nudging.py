@@ -56,6 +56,7 @@ SETUP: dict[tuple[str, str], str] = {
 PLAIN: dict[str, dict[str, str]] = {
     # What a plain reply means at a nudge question answered by buttons (the stage -> meaning -> value).
     "offer": {"yes": "setup", "partly": "setup", "no": "no"},  # "not sure" asks again rather than guess
+    "often": {"no": "cancel"},  # "nah" at how often: never mind
     "zok": {"yes": "yes", "no": "no"},  # "is this your time zone?"
 }
 

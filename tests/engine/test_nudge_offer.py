@@ -147,3 +147,15 @@ async def test_stop_typed_at_the_offer_declines_it(engine: Engine) -> None:
     await chat.send("stop")
     assert DECLINED_EN in chat.text and COLD_EN not in chat.text
     assert await _step(engine, chat) == "done"
+
+
+@pytest.mark.parametrize("reply", ["nah", "no thanks", "never"])
+async def test_a_plain_no_at_how_often_is_never_mind(engine: Engine, reply: str) -> None:
+    chat = Chat(engine)
+    await reach_plan(chat)
+    await chat.press("Yes, set them up")
+    assert RHYTHM_EN in chat.text
+    await chat.send(reply)
+    assert RHYTHM_EN not in chat.text and "didn't catch" not in chat.text
+    assert (await engine.store.load(chat.who.key)).schedule is None
+    assert await _step(engine, chat) == "done"
