@@ -22,6 +22,10 @@ def is_step(step: Step | None) -> bool:
     return isinstance(step, Ground)
 
 
+SAFE_MEANINGS = {"yes": "safe", "no": "not_safe"}
+"""A plain reply to "are you safe right now?": yes is safe, no is not ("kind of" asks again)."""
+
+
 def safe_rows() -> tuple[tuple[Choice, ...], ...]:
     """The gentle question's answers: safe now, or not safe."""
     return (

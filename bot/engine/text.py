@@ -87,6 +87,15 @@ class Text(Buttons):
         self.say("unsupported")
         self.restate()
 
+    def _safe_or_not(self, text: str) -> bool:
+        """A plain yes or no to the crisis reply's "are you safe right now?" presses that button."""
+        value = ab.match_answer(text, tuple(g.SAFE_MEANINGS), self.ctx.locale)
+        if value is None:
+            return False
+        self.event = replace(self.event, kind=Kind.BUTTON, payload=payload(ANY_STEP, g.SAFE_MEANINGS[value]))
+        self.button("")
+        return True
+
     def _unclear_template(self) -> str:
         """What to say to words that answer nothing: at a step answered by buttons, a kind word fitting
         that step (the question follows); elsewhere the general note."""
@@ -109,7 +118,7 @@ class Text(Buttons):
         """Plain words in a question or when idle: a question answered, an answer read, a story heard."""
         at = self.at
         if at == CRISIS:
-            return False
+            return self._safe_or_not(text)
         asking = kb.looks_like_question(text, self.ctx.locale)
         if asking and kb.ask(text, self.ctx.locale) is not None:
             return self._question(text)
@@ -169,8 +178,11 @@ class Text(Buttons):
         wanted = text.casefold().strip(" .!")
         offered: list[Choice] = []
         at = self.at if self.person is not None else None
-        if self.person is None:
-            offered = [Choice("consent_yes", payload(ANY_STEP, "consent"))]
+        if self.person is None:  # nothing is kept before consent, so a crisis reply's answers stay on offer
+            offered = [
+                Choice("consent_yes", payload(ANY_STEP, "consent")),
+                *(c for row in g.safe_rows() for c in row),
+            ]
         elif r.is_question(at):
             offered = r.question(self.at).choices()
         elif at == CRISIS:

@@ -150,3 +150,42 @@ async def test_spanish_crisis_buttons_and_grounding(engine: Engine) -> None:
     assert "¿Cómo estás ahora?" in chat.text
     await chat.press("No estoy a salvo")
     assert chat.text.startswith("Por favor, busca ayuda ahora. En una emergencia:")
+
+
+@pytest.mark.parametrize(
+    ("locale", "reply", "expected"),
+    [
+        ("en", "yes", "Thank you for letting me know"),
+        ("en", "yeah", "Thank you for letting me know"),
+        ("en", "no", "Please get help now"),
+        ("en", "nope", "Please get help now"),
+        ("es", "sí", "Gracias por decírmelo"),
+        ("es", "no", "Por favor, busca ayuda ahora"),
+    ],
+)
+async def test_a_plain_yes_or_no_answers_are_you_safe(
+    engine: Engine, locale: str, reply: str, expected: str
+) -> None:
+    chat = Chat(engine, locale=locale)
+    await chat.send("/start")
+    await chat.press("Yes, let's begin" if locale == "en" else "Sí, empecemos")
+    await chat.send(CRISIS if locale == "en" else "quiero matarme")
+    await chat.send(reply)
+    assert chat.text.startswith(expected), chat.text
+
+
+async def test_an_unclear_reply_to_are_you_safe_asks_again(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "country")
+    await chat.send(CRISIS)
+    await chat.send("kind of")
+    assert "I can't answer that in my own words" in chat.text and "are you safe right now?" in chat.text
+    assert chat.labels == CRISIS_LABELS
+
+
+async def test_before_start_the_safe_answers_typed_still_work(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send(CRISIS)  # nothing is stored before consent, so "no" alone cannot be read as "not safe"
+    await chat.send("i'm not safe")
+    assert chat.text.startswith("Please get help now")
+    assert await engine.store.count_people() == 0
