@@ -309,3 +309,30 @@ async def test_forget_leaves_nothing_readable_on_disk(engine: Engine, tmp_path: 
     await chat.press("Yes, delete everything")
     assert note.encode() not in on_disk()  # secure_delete zeroed it; the WAL was checkpointed
     assert (tmp_path / "test.db-wal").stat().st_size == 0
+
+
+@pytest.mark.parametrize(
+    ("choice", "said", "lines", "not_shown"),
+    [
+        ("Somewhere else", "international helplines", "findahelpline.com", "Samaritans"),  # not the default (GB)
+        (
+            "Skip",
+            "You can set a country any time",
+            "Samaritans",
+            "international helplines",
+        ),  # the default: GB
+        ("United Kingdom", "United Kingdom", "Samaritans", "988"),
+    ],
+)
+async def test_the_country_choice_says_which_lines_and_the_crisis_reply_shows_them(
+    engine: Engine, choice: str, said: str, lines: str, not_shown: str
+) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "country")
+    await chat.press(choice)
+    assert said in chat.text and not_shown not in chat.text
+    await chat.send(CRISIS)
+    assert lines in chat.text and not_shown not in chat.text
+    await chat.send("/mydata")
+    if choice == "Somewhere else":
+        assert "Country for helplines: international" in chat.text
