@@ -11,8 +11,7 @@ from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
 from bot.engine.commands import Commands
 from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, parse_payload, payload
-from bot.engine.steps import COUNTRY, CRISIS, DONE, ENDING, PAUSED, Step, advance, parse_or_none
-from bot.safety.resources import INTL
+from bot.engine.steps import CRISIS, DONE, ENDING, PAUSED, Step, advance, parse_or_none
 
 
 class Buttons(Commands):
@@ -94,17 +93,6 @@ class Buttons(Commands):
             self.say("nudges/stale", stopped=arg == "stop")
         else:
             self._nudging(lambda nudges: nudges.button(arg))
-
-    def _country(self, code: str) -> None:
-        """A country from the list; "other" (one not listed): the international lines, never the
-        operator's default country's; skip: nothing stored, the lines their language suggests."""
-        assert self.person is not None
-        country = code if code in r.COUNTRIES else INTL if code == "other" else None
-        self.person = replace(self.person, country=country)
-        self.say("country_set", country=country or "")
-        if self.at == COUNTRY:
-            self._set_flow(advance(self.flow, ENDING))
-        self.restate()
 
     def _safe(self) -> None:
         if self.person is None or self.at != CRISIS:

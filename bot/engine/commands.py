@@ -9,8 +9,10 @@ from bot.engine import mydata
 from bot.engine import reflection as r
 from bot.engine import therapist_note as tn
 from bot.engine.say import ANY_STEP, Choice, Say, payload
-from bot.engine.steps import COUNTRY, PAUSED, parse_or_none
+from bot.engine.steps import COUNTRY, ENDING, PAUSED, advance, parse_or_none
 from bot.engine.turn import Turn
+from bot.knowledge import answers as ab
+from bot.safety.resources import INTL
 
 NOTE_LIMIT = 500
 COMMANDS = (
@@ -117,11 +119,27 @@ class Commands(Turn):
             ),
         )
 
-    def _country_ask(self, _args: str) -> None:
+    def _country_ask(self, args: str) -> None:
+        """/country asks where they are; "/country spain" sets it at once."""
         if self.person is None:
             self.say("start_hint")
             return
-        self.says.append(r.question(COUNTRY))
+        code = ab.recognise_country(args, self.ctx.locale) if args else None
+        if code is not None:
+            self._country(code)
+        else:
+            self.says.append(r.question(COUNTRY))
+
+    def _country(self, code: str) -> None:
+        """A country from the list; "other" (one not listed): the international lines, never the
+        operator's default country's; skip: nothing stored, the lines their language suggests."""
+        assert self.person is not None
+        country = code if code in r.COUNTRIES else INTL if code == "other" else None
+        self.person = replace(self.person, country=country)
+        self.say("country_set", country=country or "")
+        if self.at == COUNTRY:
+            self._set_flow(advance(self.flow, ENDING))
+        self.restate()
 
     def _note(self, args: str) -> None:
         if self.person is None:

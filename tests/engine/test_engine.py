@@ -169,6 +169,24 @@ async def test_a_word_that_is_also_a_country_code_is_not_a_country(engine: Engin
     assert person is not None and person.country is None and "which country" in chat.text
 
 
+@pytest.mark.parametrize("state", ["done", "reason:focus"])
+async def test_a_country_typed_after_slash_country_is_set_wherever_they_are(
+    engine: Engine, state: str
+) -> None:
+    chat = Chat(engine)
+    await (reach_plan(chat) if state == "done" else go_to(chat, state))
+    await chat.send("/country")
+    await chat.send("i live in spain")
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and person.country == "ES", chat.text
+    assert "helplines for where you are: Spain" in chat.text
+    if state == "reason:focus":
+        assert "4 of 6" in chat.text  # and the question they were at, again
+    await chat.send("/country uk")  # at once, with the country after the command
+    assert (await engine.store.load(chat.who.key)).person.country == "GB"
+    assert "United Kingdom" in chat.text
+
+
 async def test_unexpected_text_and_commands_restate_the_question(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(chat)

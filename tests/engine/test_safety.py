@@ -313,14 +313,9 @@ async def test_forget_leaves_nothing_readable_on_disk(engine: Engine, tmp_path: 
 
 @pytest.mark.parametrize(
     ("choice", "said", "lines", "not_shown"),
-    [
-        ("Somewhere else", "international helplines", "findahelpline.com", "Samaritans"),  # not the default (GB)
-        (
-            "Skip",
-            "You can set a country any time",
-            "Samaritans",
-            "international helplines",
-        ),  # the default: GB
+    [  # the test engine's default country is GB
+        ("Somewhere else", "international helplines", "findahelpline.com", "Samaritans"),
+        ("Skip", "You can set a country any time", "Samaritans", "international helplines"),
         ("United Kingdom", "United Kingdom", "Samaritans", "988"),
     ],
 )
