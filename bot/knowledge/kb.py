@@ -10,8 +10,8 @@ the question's words could score (each word's idf times k1 + 1; a word the base 
 as UNSEEN times the rarest word), and below THRESHOLD `ask` returns None, so the conversation can say honestly
 that it doesn't know rather than give a wrong answer. A question must also hold at least one of the
 locale's `domain_words` (therapy, trauma, PTSD…), or one of its `context_words` (session, cost,
-homework…) with no word the base has never seen, so small talk that happens to share a word with an
-answer ("good evening", "my algebra homework", "how long does pasta take") is not answered.
+homework…) among words the base nearly all knows (UNSEEN_SHARE), so small talk that happens to share a
+word with an answer ("good evening", "my algebra homework", "how long does pasta take") is not answered.
 """
 
 from __future__ import annotations
@@ -35,6 +35,10 @@ QUESTION_WEIGHT = 0.8
 """Share of the score from the example questions and keywords; the rest from the answer text."""
 UNSEEN = 0.4
 """A word the index has never seen counts as this share of its rarest word's idf."""
+UNSEEN_SHARE = 0.17
+"""A question with a context word but no domain word may hold at most this share (one word in six) of
+words the base has never seen, numbers aside: a long message about the waiting list with one odd word in
+it is about therapy; "the waiting list for a new passport" is not."""
 K1 = 1.2
 B = 0.5
 _QUESTION_MARKS = ("?", "¿")
@@ -202,14 +206,18 @@ class KnowledgeBase:
         return hits[0].entry if hits and hits[0].score >= self.threshold else None
 
     def about_therapy(self, tokens: Sequence[str]) -> bool:
-        """Does a question hold a domain word, or a context word with no word foreign to the base?
+        """Does a question hold a domain word, or a context word among words the base nearly all knows?
 
         A context word ("session", "homework", "waiting list", "student") is about therapy only among
-        words the base knows: "the first session of parliament" and "my algebra homework" are not.
+        words the base knows (at most UNSEEN_SHARE of them new, numbers aside): "the first session of
+        parliament" and "my algebra homework" are not.
         """
         if not self._domain or self._domain.intersection(tokens):
             return True
-        return bool(self._context.intersection(tokens)) and all(t in self._vocabulary for t in tokens)
+        if not self._context.intersection(tokens):
+            return False
+        unseen = sum(1 for t in tokens if t not in self._vocabulary and not t.isdigit())
+        return unseen <= UNSEEN_SHARE * len(tokens)
 
     def looks_like_question(self, text: str) -> bool:
         """A question mark, or a first word such as "what", "how", "is", "can"."""

@@ -29,6 +29,7 @@ HOLDOUT = _rows("questions_holdout.tsv")
 FRESH = _rows("questions_fresh.tsv")
 FRESH2 = _rows("questions_fresh2.tsv")
 DEV2 = _rows("questions_dev2.tsv")
+DEV3 = _rows("questions_dev3.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -112,7 +113,8 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # Before tuning (suffix cutting, one domain list): en 110/144 (76.4 %), 32/40 off-topic rejected;
 # es 103/144 (71.5 %), 37/40. After (Snowball stems, synonyms matched on stems, context words that count
 # only among known words, keywords): en 139/144 (96.5 %), 40/40; es 134/144 (93.1 %), 40/40.
-DEV2_FLOORS = {"en": (0.95, 1.0), "es": (0.92, 1.0)}
+# After the dev3 tuning (2026-12-06): en 142/144 (98.6 %), 40/40; es 137/144 (95.1 %), 40/40.
+DEV2_FLOORS = {"en": (0.97, 1.0), "es": (0.94, 1.0)}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -124,10 +126,40 @@ def test_dev2_questions_find_the_right_entry(locale):
     assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
 
 
+# questions_dev3.tsv: written blind from entry ids and one-line topics (round 3), then tuned on (development).
+# Before tuning, measured 2026-12-06: en 111/144 (77.1 %), 37/40 off-topic rejected;
+# es 109/144 (75.7 %), 39/40.
+# After (context words that allow one new word in six, numbers aside; filler and text-speak stop words;
+# bare "exposure" no longer means PE; phrase synonyms for changing therapist, helplines, session frequency,
+# going in circles, the therapist ending it; English loan words in Spanish; keywords): en 137/144 (95.1 %),
+# 40/40; es 137/144 (95.1 %), 40/40.
+DEV3_FLOORS = {"en": (0.94, 1.0), "es": (0.94, 1.0)}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_dev3_questions_find_the_right_entry(locale):
+    right, on, rejected, off = _score(DEV3, locale)
+    assert on >= 140 and off >= 40
+    accuracy, rejection = DEV3_FLOORS[locale]
+    assert right / on >= accuracy, f"{locale}: {right}/{on}"
+    assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
+
+
 def test_context_words_count_only_among_known_words():
     assert ask("how long does it take?", "en") is not None
     assert ask("what's the first session of parliament about", "en") is None
     assert ask("cual es la mejor forma de aprender ingles", "es") is None
+
+
+def test_a_long_message_may_hold_one_new_word_in_six_but_exposure_alone_is_not_pe():
+    found = ask("the waiting list here is months long, anything that helps while i wait?", "en")
+    assert found is not None and found.id == "waiting_list"
+    found = ask("me dieron turno para dentro de 3 meses, que hago mientras tanto?", "es")
+    assert found is not None and found.id == "waiting_list"
+    assert ask("how do I set the exposure on my camera", "en") is None
+    assert ask("cuanto tiempo de exposicion necesita una foto de noche", "es") is None
+    found = ask("is exposure therapy safe for me?", "en")
+    assert found is not None and found.id == "pe"
 
 
 def test_stemmed_synonyms_find_inflections_but_not_stop_words():
@@ -165,11 +197,25 @@ DEV2_SAME_AS_ENTRY = frozenset(
 )
 
 
+# dev3 rows that, written blind, came out as (or within a word of) an entry's own example question, which
+# was there before dev3.
+DEV3_SAME_AS_ENTRY = frozenset(
+    {
+        "qué pasa en la primera sesión de terapia?",
+        "hay medicamentos para el TEPT?",
+        "when can a therapist break confidentiality",
+        "are you an ai therapist?",
+        "como borro mis datos?",
+    }
+)
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_test_questions_are_not_the_entries_own_wording(locale):
     base = knowledge(locale)
     dev2 = [row for row in DEV2 if row[2] not in DEV2_SAME_AS_ENTRY]
-    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2:
+    dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
+    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
             assert closest < 90, question
