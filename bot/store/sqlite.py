@@ -185,7 +185,7 @@ class SQLiteStore:
             if not parent.exists():
                 raise StoreUnavailable(f"the folder {parent} does not exist")
         try:
-            self._db = ConnectionThread(self.path)
+            self._db = ConnectionThread(self.path, busy_timeout_ms=self.busy_timeout_ms)
             self._groups = GroupCommit(self._db, enabled=self.group_commit)
             await self._db.open()
             await self._db.call(self._configure)

@@ -1,7 +1,9 @@
 """One plain `sqlite3` connection on a thread of its own: coroutines hand it whole functions to run.
 
 A turn's store work is then one or two hops to the thread (read everything, then write and commit),
-not one per statement. Results come back to the event loop with `loop.call_soon_threadsafe`.
+not one per statement. Results come back to the event loop with `loop.call_soon_threadsafe`. A turn's
+reads may run on the event loop instead, when the thread has nothing queued or running (`idle`): a hop
+costs more than those reads (two thread wake-ups), and with nothing in flight nobody else is waiting.
 """
 
 from __future__ import annotations
@@ -38,11 +40,13 @@ class StoreJobError(sqlite3.Error):
 class ConnectionThread:
     """A sqlite3 connection opened, used and closed on one worker thread, jobs taken in order."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, *, busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self.busy_timeout_ms = int(busy_timeout_ms)  # what the store sets; restored after a try `here`
         self._jobs: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._conn: sqlite3.Connection | None = None
+        self._busy = 0  # jobs posted whose `then` has not run yet (counted on the event loop only)
 
     async def open(self) -> None:
         """Start the thread and connect on it (autocommit mode: transactions are explicit)."""
@@ -62,9 +66,41 @@ class ConnectionThread:
             except BaseException as exc:  # handed back to the event loop
                 result, error = None, exc
             with contextlib.suppress(RuntimeError):  # a closed loop: nobody is waiting
-                loop.call_soon_threadsafe(then, result, error)
+                loop.call_soon_threadsafe(self._finished, then, result, error)
         if self._conn is not None:
             self._conn.close()
+
+    def _finished(self, then: Then, result: Any, error: BaseException | None) -> None:
+        """On the event loop, once the thread is done with a job (and so with the connection)."""
+        self._busy -= 1
+        then(result, error)
+
+    @property
+    def idle(self) -> bool:
+        """Open, with no job queued or running on the thread: the connection is free to use `here`."""
+        return self._busy == 0 and self._thread is not None and self._conn is not None
+
+    def here(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(connection, *args)` on the calling (event loop) thread; only while `idle`.
+
+        For short work that must not wait on a lock: the thread is the place for anything that may
+        (COMMIT's fsync, BEGIN IMMEDIATE behind another process's writer: see `begin_here`).
+        """
+        if not self.idle:
+            raise RuntimeError("the connection thread is busy")
+        return fn(self._conn, *args)
+
+    def begin_here(self, db: sqlite3.Connection) -> bool:
+        """BEGIN IMMEDIATE without waiting (for `here`): False when another connection holds the write
+        lock (the caller then hands its work to the thread, which waits up to the busy timeout)."""
+        db.execute("PRAGMA busy_timeout = 0")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return False
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+        return True
 
     def post(self, fn: Callable[..., Any], *args: Any, then: Then) -> None:
         """Queue `fn(connection, *args)` on the thread; `then(result, error)` runs on the event loop after.
@@ -75,6 +111,7 @@ class ConnectionThread:
         if self._thread is None:
             raise sqlite3.OperationalError("unable to open database: the store is not open")
         self._jobs.put((fn, args, asyncio.get_running_loop(), then))
+        self._busy += 1
 
     def submit(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """Queue `fn(connection, *args)` on the thread; the future gets its result (or its error)."""
@@ -207,6 +244,16 @@ def _open_turn(db: sqlite3.Connection, opener: Opener, args: tuple[Any, ...]) ->
     """A turn's first hop: join the open transaction (or BEGIN IMMEDIATE one) and run `opener`'s reads."""
     if not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
+    return opener(db, *args)
+
+
+def _open_turn_here(
+    db: sqlite3.Connection, conn: ConnectionThread, opener: Opener, args: tuple[Any, ...]
+) -> tuple[Any, Writes] | None:
+    """`_open_turn` on the event loop (the thread idle): joins the open transaction, or begins one only
+    if it can without waiting; None when it cannot (the thread then does it, waiting for the lock)."""
+    if not db.in_transaction and not conn.begin_here(db):
+        return None
     return opener(db, *args)
 
 
@@ -423,8 +470,12 @@ class GroupCommit:
         async with self._person(key):
             group = await self._join()
             try:
-                # A waiter cancelled here leaves the job to run; the `except` queues its undo after it.
-                value, done = await self.conn.submit(_open_turn, opener, args)
+                # The reads run here when the thread is idle (no hop), else on the thread. A waiter
+                # cancelled there leaves the job to run; the `except` queues its undo after it.
+                opened = self.conn.here(_open_turn_here, self.conn, opener, args) if self.conn.idle else None
+                if opened is None:
+                    opened = await self.conn.submit(_open_turn, opener, args)
+                value, done = opened
                 writes: Writes = []
                 yield value, writes
             except BaseException:

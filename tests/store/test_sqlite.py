@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -44,6 +46,55 @@ async def test_locked_database_raises_busy(tmp_path: Path) -> None:
     async with store.turn(UserKey("console", "a")) as turn:  # usable again once released
         assert not turn.duplicate
     await store.close()
+
+
+async def test_a_turn_alone_reads_without_a_hop_and_keeps_the_busy_timeout(tmp_path: Path) -> None:
+    """With the connection thread idle, a turn's reads run on the event loop (no hop to the thread);
+    BEGIN there must not wait, so it runs with no busy timeout and the configured one comes back."""
+    store = SQLiteStore(tmp_path / "kg.db", busy_timeout_ms=1234)
+    await store.open()
+    try:
+        assert store.db.idle
+        posted: list[object] = []
+        post = store.db.post
+        store.db.post = lambda fn, *args, then: (posted.append(fn), post(fn, *args, then=then))  # type: ignore[method-assign]
+        async with store.turn(UserKey("console", "a"), "update-1") as turn:
+            assert not turn.duplicate
+            assert posted == []  # BEGIN, the update key and the reads ran here
+            assert store.db.here(lambda db: db.in_transaction)
+        assert len(posted) == 1  # the writes and the COMMIT went to the thread
+        assert (await (await store.db.execute("PRAGMA busy_timeout")).fetchone())[0] == 1234
+    finally:
+        await store.close()
+
+
+async def test_a_turn_behind_another_writer_waits_on_the_thread_not_the_event_loop(tmp_path: Path) -> None:
+    """Another process holds the write lock: the turn's BEGIN waits on the connection thread (up to the
+    busy timeout) while the event loop keeps running, then the turn goes through once the lock is gone."""
+    path = tmp_path / "kg.db"
+    store = SQLiteStore(path, busy_timeout_ms=5000)
+    await store.open()
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    threading.Timer(0.3, other.rollback).start()
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        async with store.turn(UserKey("console", "a"), "update-1") as turn:
+            assert not turn.duplicate
+        assert ticks >= 10  # the loop ran while the turn waited for the lock
+        assert (await (await store.db.execute("PRAGMA busy_timeout")).fetchone())[0] == 5000
+    finally:
+        ticker.cancel()
+        other.close()
+        await store.close()
 
 
 async def test_unwritable_database_is_reported(tmp_path: Path) -> None:
