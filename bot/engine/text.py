@@ -61,11 +61,12 @@ class Text(Buttons):
             return
         choice = self._match_choice(text)
         if choice is not None:
-            self.event = replace(self.event, kind=Kind.BUTTON, payload=choice.payload)
-            self.button("")
+            self._press(choice.payload)
             return
         if self.person is None:
-            if not self._question(text):
+            if ab.match_answer(text, ("yes",), self.ctx.locale) == "yes":
+                self._press(payload(ANY_STEP, "consent"))  # "yes" typed at "Shall we begin?"
+            elif not self._question(text):
                 self.say("start_hint")
             return
         if n.reads_text(at):
@@ -92,9 +93,13 @@ class Text(Buttons):
         value = ab.match_answer(text, tuple(g.SAFE_MEANINGS), self.ctx.locale)
         if value is None:
             return False
-        self.event = replace(self.event, kind=Kind.BUTTON, payload=payload(ANY_STEP, g.SAFE_MEANINGS[value]))
-        self.button("")
+        self._press(payload(ANY_STEP, g.SAFE_MEANINGS[value]))
         return True
+
+    def _press(self, button: str) -> None:
+        """Go on as if the button with this payload had been pressed."""
+        self.event = replace(self.event, kind=Kind.BUTTON, payload=button)
+        self.button("")
 
     def _unclear_template(self) -> str:
         """What to say to words that answer nothing: at a step answered by buttons, a kind word fitting

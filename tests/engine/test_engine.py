@@ -36,6 +36,24 @@ async def test_privacy_button_before_consent_then_consent(engine: Engine) -> Non
     assert (await engine.store.load(chat.who.key)).person is not None
 
 
+@pytest.mark.parametrize(("locale", "reply"), [("en", "yes"), ("en", "Yeah sure"), ("es", "sí, vale")])
+async def test_a_plain_yes_typed_at_shall_we_begin_consents(engine: Engine, locale: str, reply: str) -> None:
+    """Before consent nothing is kept, so the plain words are read without a step: a yes is the consent."""
+    chat = Chat(engine, locale=locale)
+    await chat.send("/start")
+    await chat.send(reply)
+    assert ("which country" if locale == "en" else "qué país") in chat.text
+    assert (await engine.store.load(chat.who.key)).person is not None
+
+
+async def test_other_words_before_consent_keep_nothing(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send("/start")
+    await chat.send("no")
+    assert "/start" in chat.text
+    assert (await engine.store.load(chat.who.key)).person is None
+
+
 async def test_full_reflection_reaches_a_tailored_plan(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(
