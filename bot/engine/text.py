@@ -150,7 +150,8 @@ class Text(Buttons):
         if isinstance(at, Suggest) and ab.recognise_reason(text, self.ctx.locale) == at.reason:
             self._answer(at, "main")  # "the money ran out" at "is cost the main thing?" says yes
             return True
-        code = ab.recognise_country(text, self.ctx.locale)  # a short reply ending in a country name
+        # A short reply ending in a country name ("Argentina" only alone: "I told Jordan" is no country)
+        code = ab.recognise_country(text, self.ctx.locale, others_alone=True)
         if code is not None and at != RISK_CHECK:
             self._country(code)  # "spain" after /country, wherever they are: no question takes a country
             return True

@@ -28,6 +28,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.numbers import get_territory_currencies
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -46,6 +47,8 @@ MIN_WHOLE_FUZZY_CHARS = 4
 """Replies shorter than this are only matched exactly ("yse" is in the word list; "ok" is not "no")."""
 _MAX_WINDOW = 6
 MAX_COUNTRY_REPLY = 6
+OTHER_COUNTRY = "other"
+"""What `recognise_country` gives for a real country not in `[country]` ("Argentina"): somewhere else."""
 """Longer replies at the country question are not read as a country (the buttons are there)."""
 
 
@@ -165,13 +168,20 @@ class AnswerBook:
                     found.append(_Found(phrase.value, i, j, len(phrase.text), float(scores[w, p_index])))
         return found
 
-    def country_in(self, text: str) -> str | None:
-        """The country code a short typed reply names ("uk", "I live in England", "Reino Unido" -> "GB")."""
+    def country_in(self, text: str, *, others_alone: bool = False) -> str | None:
+        """The country code a short typed reply names ("uk", "I live in England", "Reino Unido" -> "GB"),
+        or OTHER_COUNTRY for a country not listed; with `others_alone`, those only as the whole reply
+        (so "I told Jordan" is not a country)."""
         words = fold(text).split()
         if len(words) > MAX_COUNTRY_REPLY:
             return None
+        whole = " ".join(words)
         ends = (" ".join(words[-n:]) for n in range(min(len(words), 3), 0, -1))  # "i live in [the uk]"
-        return next((self._countries[e] for e in (" ".join(words), *ends) if e in self._countries), None)
+        for name in (whole, *ends):
+            code = self._countries.get(name)
+            if code is not None and (code != OTHER_COUNTRY or not others_alone or name == whole):
+                return code
+        return None
 
     def reasons_in(self, text: str) -> list[str]:
         """Every reason a story names, in the order of REASONS."""
@@ -205,7 +215,8 @@ def _resolve(found: list[_Found]) -> str:
 def _countries(doc: Mapping[str, object], locale: str, path: Path) -> dict[str, str]:
     """Folded name -> country code: each country in `[country]` by its name in this language (Babel)
     and by the other names people type for it (the file's words; codes only where listed, as "in"
-    and "es" are words)."""
+    and "es" are words); every other country Babel names (a territory with a currency: not "the UN")
+    -> OTHER_COUNTRY."""
     territories: Mapping[str, str]
     try:
         territories = dict(Locale.parse(locale).territories)
@@ -218,6 +229,9 @@ def _countries(doc: Mapping[str, object], locale: str, path: Path) -> dict[str, 
         for name in (territories.get(code, ""), *_strings(words, path)):
             if folded := fold(name):
                 names[folded] = code
+    for code, name in territories.items():
+        if re.fullmatch(r"[A-Z]{2}", code) and get_territory_currencies(code) and (folded := fold(name)):
+            names.setdefault(folded, OTHER_COUNTRY)
     return names
 
 
@@ -292,9 +306,11 @@ def recognise_reason(text: str, locale: str) -> str | None:
     return found[0] if len(found) == 1 else None
 
 
-def recognise_country(text: str, locale: str) -> str | None:
-    """The country code a typed reply names, in this locale's words or in English, or None."""
-    return next((c for b in _books(locale) if (c := b.country_in(text)) is not None), None)
+def recognise_country(text: str, locale: str, *, others_alone: bool = False) -> str | None:
+    """The country code a typed reply names, in this locale's words or in English (OTHER_COUNTRY for
+    one not listed; with `others_alone`, only when it is the whole reply), or None."""
+    books = _books(locale)
+    return next((c for b in books if (c := b.country_in(text, others_alone=others_alone)) is not None), None)
 
 
 def recognise_ending(text: str, locale: str) -> str | None:

@@ -205,6 +205,33 @@ async def test_a_country_typed_after_slash_country_is_set_wherever_they_are(
     assert "United Kingdom" in chat.text
 
 
+@pytest.mark.parametrize(
+    ("locale", "reply"), [("es", "Argentina"), ("es", "vivo en chile"), ("en", "i'm in peru")]
+)
+async def test_a_country_not_listed_gets_the_international_lines(
+    engine: Engine, locale: str, reply: str
+) -> None:
+    chat = Chat(engine, locale=locale)
+    await chat.send("/start")
+    await chat.press_payload(chat.buttons[0].payload)  # consent
+    await chat.send(reply)
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and person.country == "INTL", chat.text
+    assert ("international helplines" if locale == "en" else "internacionales") in chat.text
+    assert ("how your last therapy ended" if locale == "en" else "terapia") in chat.text
+
+
+async def test_a_name_that_is_also_a_country_counts_elsewhere_only_alone(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:focus")
+    await chat.send("i told jordan")
+    assert (await engine.store.load(chat.who.key)).person.country == "IE"  # what go_to chose, kept
+    await chat.send("/country")
+    await chat.send("Jordan")
+    assert (await engine.store.load(chat.who.key)).person.country == "INTL"
+    assert "4 of 6" in chat.text
+
+
 async def test_unexpected_text_and_commands_restate_the_question(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(chat)
