@@ -118,13 +118,18 @@ def fewer_buttons(schedule: Schedule) -> tuple[tuple[Choice, ...], ...]:
 
 
 def parse_clock(text: str, words: NudgeWords) -> time | None:
-    """'18:30', '7pm', '7.30 p.m.', '0930', '9' -> a time of day; None when it isn't one."""
+    """'18:30', '7pm', 'at 7.30 p.m.', 'a las 9 de la noche', '0930', '9' -> a time of day; None when it
+    isn't one."""
     said = normalise(text).replace(" ", "")
     halves = [(w.replace(" ", ""), "am") for w in words.am] + [(w.replace(" ", ""), "pm") for w in words.pm]
     half = None
     for suffix, name in sorted(halves, key=lambda pair: -len(pair[0])):
         if suffix and said.endswith(suffix):
             said, half = said[: -len(suffix)], name
+            break
+    for lead in sorted((w.replace(" ", "") for w in words.before), key=len, reverse=True):
+        if lead and said.startswith(lead):
+            said = said[len(lead) :]
             break
     match = re.fullmatch(r"(\d{1,2})(?:[:.h]?(\d{2}))?", said)
     if match is None:

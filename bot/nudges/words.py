@@ -31,6 +31,7 @@ class NudgeWords:
     am: tuple[str, ...]
     pm: tuple[str, ...]
     range_words: tuple[str, ...]  # what joins two times: "to", "until" (dashes always work)
+    before: tuple[str, ...] = ()  # words before a time that add nothing: "at", "a las"
 
     def is_stop(self, text: str) -> bool:
         said = normalise(text)
@@ -52,4 +53,5 @@ def load_words(root: Path = MESSAGES_DIR, locale: str = DEFAULT_LOCALE) -> Nudge
         am=tuple(normalise(p) for p in data["am"]),
         pm=tuple(normalise(p) for p in data["pm"]),
         range_words=tuple(normalise(p) for p in data["range"]),
+        before=tuple(normalise(p) for p in data.get("before", ())),
     )

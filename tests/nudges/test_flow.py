@@ -225,6 +225,30 @@ def test_typed_times_and_ranges() -> None:
     assert parse_range("22:00", words) is None
 
 
+@pytest.mark.parametrize(
+    ("locale", "text", "expected"),
+    [
+        ("en", "at 7pm", "19:00"),
+        ("en", "around 9", "09:00"),
+        ("en", "7 in the evening", "19:00"),
+        ("en", "8 in the morning", "08:00"),
+        ("es", "a las 9 de la noche", "21:00"),
+        ("es", "sobre las 7 de la tarde", "19:00"),
+        ("es", "a la 1 de la tarde", "13:00"),
+        ("es", "tipo 19:30", "19:30"),
+    ],
+)
+def test_times_said_in_plain_words(locale: str, text: str, expected: str) -> None:
+    parsed = parse_clock(text, load_words(locale=locale))
+    assert parsed is not None and parsed.strftime("%H:%M") == expected
+
+
+def test_ranges_said_in_plain_words() -> None:
+    found = parse_range("de las 10 de la noche a las 8 de la mañana", load_words(locale="es"))
+    assert found is not None and [t.strftime("%H:%M") for t in found] == ["22:00", "08:00"]
+    assert parse_clock("at", load_words()) is None
+
+
 def test_clock_matching_prefers_the_country() -> None:
     from bot.nudges.zones import guess_from_clock, match_zone
 
