@@ -209,6 +209,8 @@ class Turn:
             return ab.match_answer(text, (*rule.takes, *nav), locale)
         if rule is not None and rule.plain is not None:
             meanings, offered = rule.plain, (*rule.plain, *nav)
+        elif at == n.OFTEN and (rhythm := self._words.rhythm_in(text)) is not None:
+            return rhythm  # "a few times a week"
         else:
             meanings = RISK_MEANINGS if at == RISK_CHECK else n.plain_meanings(at)
             if meanings is None:

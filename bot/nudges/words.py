@@ -32,6 +32,12 @@ class NudgeWords:
     pm: tuple[str, ...]
     range_words: tuple[str, ...]  # what joins two times: "to", "until" (dashes always work)
     before: tuple[str, ...] = ()  # words before a time that add nothing: "at", "a las"
+    rhythm: tuple[tuple[str, str], ...] = ()  # (phrase, rhythm code), longest phrase first
+
+    def rhythm_in(self, text: str) -> str | None:
+        """The rhythm code the longest phrase found in a reply names ("a few times a week" -> "f")."""
+        padded = f" {normalise(text)} "
+        return next((code for phrase, code in self.rhythm if f" {phrase} " in padded), None)
 
     def is_stop(self, text: str) -> bool:
         said = normalise(text)
@@ -54,4 +60,10 @@ def load_words(root: Path = MESSAGES_DIR, locale: str = DEFAULT_LOCALE) -> Nudge
         pm=tuple(normalise(p) for p in data["pm"]),
         range_words=tuple(normalise(p) for p in data["range"]),
         before=tuple(normalise(p) for p in data.get("before", ())),
+        rhythm=tuple(
+            sorted(
+                ((normalise(p), code) for code, phrases in data.get("rhythm", {}).items() for p in phrases),
+                key=lambda pair: -len(pair[0]),
+            )
+        ),
     )

@@ -159,3 +159,29 @@ async def test_a_plain_no_at_how_often_is_never_mind(engine: Engine, reply: str)
     assert RHYTHM_EN not in chat.text and "didn't catch" not in chat.text
     assert (await engine.store.load(chat.who.key)).schedule is None
     assert await _step(engine, chat) == "done"
+
+
+@pytest.mark.parametrize(
+    ("reply", "rhythm"),
+    [
+        ("a few times a week", "f"),
+        ("every day please", "d"),
+        ("once a week is plenty", "w"),
+        ("daily at first", "t"),
+    ],
+)
+async def test_how_often_in_plain_words(engine: Engine, reply: str, rhythm: str) -> None:
+    chat = Chat(engine)
+    await reach_plan(chat)
+    await chat.press("Yes, set them up")
+    await chat.send(reply)
+    assert "What time of day suits you?" in chat.text
+    assert await _step(engine, chat) == f"n:time:{rhythm}"
+
+
+async def test_how_often_in_plain_spanish(engine: Engine) -> None:
+    chat = Chat(engine, locale="es")
+    await _es_plan(chat)
+    await chat.press("Sí, actívalos")
+    await chat.send("un par de veces por semana")
+    assert await _step(engine, chat) == "n:time:f"
