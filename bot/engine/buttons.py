@@ -99,20 +99,20 @@ class Buttons(Commands):
             self.say("crisis_safe", resumable=False)
             return
         resumable = r.is_question(parse_or_none(self.flow.paused_step))
+        if not resumable:
+            self.say("crisis_safe", resumable=False)
+            self._set_flow(replace(self.flow, step=self.flow.paused_step or str(DONE), paused_step=None))
+            return
         self.say(
             "crisis_safe",
-            resumable=resumable,
+            resumable=True,
             buttons=(
-                (
-                    (Choice("carry_on", payload(ANY_STEP, "resume")),),
-                    (Choice("not_now", payload(ANY_STEP, "not_now")),),
-                )
-                if resumable
-                else ()
+                (Choice("carry_on", payload(ANY_STEP, "resume")),),
+                (Choice("not_now", payload(ANY_STEP, "not_now")),),
             ),
+            yes_no=True,
         )
-        if not resumable:
-            self._set_flow(replace(self.flow, step=self.flow.paused_step or str(DONE), paused_step=None))
+        self._set_flow(replace(self.flow, step=str(PAUSED)))  # paused at the question, until they choose
 
     def _resume(self) -> None:
         flow = self.flow

@@ -117,6 +117,7 @@ class Commands(Turn):
                 (Choice("forget_yes", payload(ANY_STEP, "forget_yes")),),
                 (Choice("forget_no", payload(ANY_STEP, "forget_no")),),
             ),
+            yes_no=True,
         )
 
     def _country_ask(self, args: str) -> None:

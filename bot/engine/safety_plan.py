@@ -237,8 +237,14 @@ class Care:
         self.says: list[Say] = []
         self.restate = False  # the caller should ask again whatever the person is at now
 
-    def say(self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), **values: object) -> None:
-        self.says.append(Say(template, values=values, buttons=buttons))
+    def say(
+        self,
+        template: str,
+        buttons: tuple[tuple[Choice, ...], ...] = (),
+        yes_no: bool = False,
+        **values: object,
+    ) -> None:
+        self.says.append(Say(template, values=values, buttons=buttons, yes_no=yes_no))
 
     # ---- plumbing -------------------------------------------------------------------------------
     @property
@@ -359,6 +365,7 @@ class Care:
                 (Choice("sp_begin", payload(ANY_STEP, "sp.begin")),),
                 (Choice("sp_not_now", payload(ANY_STEP, "sp.no")),),
             ),
+            yes_no=True,
             consented=self.person is not None,
         )
 
@@ -407,6 +414,7 @@ class Care:
                     (Choice("sp_delete_yes", payload(ANY_STEP, "sp.delete_yes")),),
                     (Choice("sp_delete_no", payload(ANY_STEP, "sp.delete_no")),),
                 ),
+                yes_no=True,
             )
         elif action == "delete_yes":
             self._delete()

@@ -63,6 +63,9 @@ class Text(Buttons):
         if choice is not None:
             self._press(choice.payload)
             return
+        if self.offered and (said := ab.match_answer(text, ("yes", "no"), self.ctx.locale)) is not None:
+            self._press(self.offered[0 if said == "yes" else 1].payload)  # "yes" to "Delete everything?"
+            return
         if self.person is None:
             if ab.match_answer(text, ("yes",), self.ctx.locale) == "yes":
                 self._press(payload(ANY_STEP, "consent"))  # "yes" typed at "Shall we begin?"
@@ -186,7 +189,7 @@ class Text(Buttons):
     def _match_choice(self, text: str) -> Choice | None:
         """Typing a button's label works like pressing it."""
         wanted = text.casefold().strip(" .!")
-        offered: list[Choice] = []
+        offered: list[Choice] = list(self.offered)
         at = self.at if self.person is not None else None
         if self.person is None:  # nothing is kept before consent, so a crisis reply's answers stay on offer
             offered = [
@@ -194,18 +197,18 @@ class Text(Buttons):
                 *(c for row in g.safe_rows() for c in row),
             ]
         elif r.is_question(at):
-            offered = r.question(self.at).choices()
+            offered += r.question(self.at).choices()
         elif at == CRISIS:
-            offered = [c for row in self._crisis_buttons() for c in row]
+            offered += [c for row in self._crisis_buttons() for c in row]
         elif at == RISK_CHECK:
-            offered = [c for row in self._risk_check_buttons() for c in row]
+            offered += [c for row in self._risk_check_buttons() for c in row]
         elif isinstance(at, Nudge):
             asked = n.question(at, self.person, self.data.schedule, self.ctx.now)
-            offered = [c for c in asked.choices() if not c.values]  # times and zones are parsed as typed
+            offered += [c for c in asked.choices() if not c.values]  # times and zones are parsed as typed
         elif isinstance(at, PlanStep):
-            offered = [c for row in sp.step_buttons(at) for c in row]
+            offered += [c for row in sp.step_buttons(at) for c in row]
         elif isinstance(at, Ground):
-            offered = g.choices(at)
+            offered += g.choices(at)
         if at == COUNTRY and (code := ab.recognise_country(text, self.ctx.locale)) is not None:
             wanted = self.ctx.label_text(f"country_{code}").casefold()  # "uk" works like "United Kingdom"
         for choice in offered:

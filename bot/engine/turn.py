@@ -72,6 +72,14 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
+def _yes_no_asked(says: list[Say]) -> tuple[tuple[str, str], ...]:
+    """The (label, payload) pairs of a yes/no question when it is the last reply with buttons."""
+    asked = next((say for say in reversed(says) if say.buttons), None)
+    if asked is None or not asked.yes_no:
+        return ()
+    return tuple((choice.label, choice.payload) for choice in asked.choices())
+
+
 class Turn:
     """The state of one turn, and the parts every handler shares."""
 
@@ -84,12 +92,18 @@ class Turn:
         self.forget = False
         self.tail = ""
         self.named: str | None = None  # a reason their own words named, for the ending's suggestion
+        # The yes/no question the last reply asked ("Delete everything?"): a typed yes or no answers it.
+        asked = data.person.flow.offered if data.person else ()
+        self.offered = tuple(Choice(label, sent) for label, sent in asked)
 
     # ---- plumbing -------------------------------------------------------------------------------
     def result(self) -> TurnResult:
         if self.forget:
             return TurnResult(UserData(), self.says, forget=True, tail=self.tail)
-        return TurnResult(replace(self.data, person=self.person), self.says, tail=self.tail)
+        person = self.person
+        if person is not None:
+            person = replace(person, flow=replace(person.flow, offered=_yes_no_asked(self.says)))
+        return TurnResult(replace(self.data, person=person), self.says, tail=self.tail)
 
     @property
     def flow(self) -> Flow:
@@ -105,8 +119,10 @@ class Turn:
         assert self.person is not None
         self.person = replace(self.person, flow=flow)
 
-    def say(self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), **values: Any) -> None:
-        self.says.append(Say(template, values=values, buttons=buttons))
+    def say(
+        self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), yes_no: bool = False, **values: Any
+    ) -> None:
+        self.says.append(Say(template, values=values, buttons=buttons, yes_no=yes_no))
 
     def upgrade_flow(self) -> None:
         """A state saved by an older version: keep the answers, pick up at a step that still exists."""

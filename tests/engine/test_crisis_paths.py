@@ -189,3 +189,56 @@ async def test_before_start_the_safe_answers_typed_still_work(engine: Engine) ->
     await chat.send("i'm not safe")
     assert chat.text.startswith("Please get help now")
     assert await engine.store.count_people() == 0
+
+
+@pytest.mark.parametrize(("typed", "resumed"), [("yes", True), ("carry on where I was", True), ("no", False)])
+async def test_a_typed_answer_after_im_safe_carries_on_or_pauses(
+    engine: Engine, typed: str, resumed: bool
+) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:focus")
+    await chat.send(CRISIS)
+    await chat.press("I'm safe right now")
+    assert "carry on where we were" in chat.text
+    await chat.send(typed)  # it used to read "yes" as "I'm safe" again and repeat the same reply
+    if resumed:
+        assert "4 of 6" in chat.text
+        assert await _stored_step(engine, chat) == "reason:focus"
+    else:
+        assert chat.text == engine.notice("paused", "console", "en").text
+        assert await _stored_step(engine, chat) == "paused"
+        await chat.send("/start")
+        await chat.press("Carry on where I was")
+        assert "4 of 6" in chat.text  # the question they had reached is still there
+
+
+@pytest.mark.parametrize(("typed", "deleted"), [("yes", True), ("yes please", True), ("no", False)])
+async def test_a_typed_answer_to_forget_at_a_crisis_reply(engine: Engine, typed: str, deleted: bool) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:focus")
+    await chat.send(CRISIS)
+    await chat.send("/forget")
+    await chat.send(typed)  # "yes" used to be read as "I'm safe", and nothing was deleted
+    assert await engine.store.count_people() == (0 if deleted else 1)
+    if deleted:
+        assert chat.text.startswith("Done. Everything I kept about you is deleted")
+    else:
+        assert chat.text.startswith("Okay, nothing was deleted") and "are you safe right now?" in chat.text
+
+
+async def test_a_typed_yes_to_the_safety_plan_offer_at_a_crisis_reply_begins_it(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "ending")
+    await chat.send(CRISIS)
+    await chat.press("Make a safety plan")
+    await chat.send("yeah")
+    assert "What tells you a hard time might be starting?" in chat.text
+
+
+async def test_a_typed_yes_answers_only_the_question_just_asked(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:focus")
+    await chat.send("/forget")
+    await chat.send("/help")  # another reply in between: the delete question is no longer the one asked
+    await chat.send("yes")
+    assert await engine.store.count_people() == 1
