@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, Who
@@ -242,7 +242,7 @@ class Care:
         template: str,
         buttons: tuple[tuple[Choice, ...], ...] = (),
         yes_no: bool = False,
-        **values: object,
+        **values: Any,
     ) -> None:
         self.says.append(Say(template, values=values, buttons=buttons, yes_no=yes_no))
 
