@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, Who
@@ -237,14 +237,8 @@ class Care:
         self.says: list[Say] = []
         self.restate = False  # the caller should ask again whatever the person is at now
 
-    def say(
-        self,
-        template: str,
-        buttons: tuple[tuple[Choice, ...], ...] = (),
-        yes_no: bool = False,
-        **values: Any,
-    ) -> None:
-        self.says.append(Say(template, values=values, buttons=buttons, yes_no=yes_no))
+    def say(self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), **values: object) -> None:
+        self.says.append(Say(template, values=values, buttons=buttons))
 
     # ---- plumbing -------------------------------------------------------------------------------
     @property
@@ -359,15 +353,12 @@ class Care:
 
     def offer(self) -> None:
         """Say what is kept before the first question; start only if they confirm."""
-        self.say(
-            "safety_plan/offer",
-            buttons=(
-                (Choice("sp_begin", payload(ANY_STEP, "sp.begin")),),
-                (Choice("sp_not_now", payload(ANY_STEP, "sp.no")),),
-            ),
-            yes_no=True,
-            consented=self.person is not None,
+        buttons = (
+            (Choice("sp_begin", payload(ANY_STEP, "sp.begin")),),
+            (Choice("sp_not_now", payload(ANY_STEP, "sp.no")),),
         )
+        values = {"consented": self.person is not None}
+        self.says.append(Say("safety_plan/offer", values=values, buttons=buttons, yes_no=True))
 
     def show(self, template: str = "safety_plan/show") -> None:
         if self.plan is None:
@@ -408,14 +399,9 @@ class Care:
             content = export_text(self.person, self.resources, self.label)
             self.says.append(Say("safety_plan/export", attachment=(EXPORT_NAME, content)))
         elif action == "delete":
-            self.say(
-                "safety_plan/delete_confirm",
-                buttons=(
-                    (Choice("sp_delete_yes", payload(ANY_STEP, "sp.delete_yes")),),
-                    (Choice("sp_delete_no", payload(ANY_STEP, "sp.delete_no")),),
-                ),
-                yes_no=True,
-            )
+            yes = Choice("sp_delete_yes", payload(ANY_STEP, "sp.delete_yes"))
+            no = Choice("sp_delete_no", payload(ANY_STEP, "sp.delete_no"))
+            self.says.append(Say("safety_plan/delete_confirm", buttons=((yes,), (no,)), yes_no=True))
         elif action == "delete_yes":
             self._delete()
         elif action == "delete_no":
