@@ -12,6 +12,9 @@ that it doesn't know rather than give a wrong answer. A question must also hold 
 locale's `domain_words` (therapy, trauma, PTSD…), or one of its `context_words` (session, cost,
 homework…) among words the base nearly all knows (UNSEEN_SHARE), so small talk that happens to share a
 word with an answer ("good evening", "my algebra homework", "how long does pasta take") is not answered.
+A listed phrase ("mental health", "sliding scale") counts only as that run of words, and a longer
+question mostly of words the base has never seen (FOREIGN_SHARE) is about something else even with a
+domain word in it ("the grounding wire in my electrical panel").
 """
 
 from __future__ import annotations
@@ -39,6 +42,11 @@ UNSEEN_SHARE = 0.17
 """A question with a context word but no domain word may hold at most this share (one word in six) of
 words the base has never seen, numbers aside: a long message about the waiting list with one odd word in
 it is about therapy; "the waiting list for a new passport" is not."""
+FOREIGN_SHARE = 0.5
+"""A question of at least FOREIGN_MIN words, more than this share of them (numbers aside) never seen by the
+base, is about something else even with a domain word in it: "the grounding wire in my electrical panel",
+"my dog is on meds for arthritis"."""
+FOREIGN_MIN = 5
 K1 = 1.2
 B = 0.5
 _QUESTION_MARKS = ("?", "¿")
@@ -147,8 +155,10 @@ class KnowledgeBase:
             raise KnowledgeError(f"{locale}: duplicate entry ids")
         self.tokenise = tokenise
         self._question_words = tuple(fold(w, squeeze=False) for w in question_words if fold(w))
-        self._domain = frozenset(t for w in domain_words for t in tokenise(w))
-        self._context = frozenset(t for w in context_words for t in tokenise(w)) - self._domain
+        # A listed word that stays several search words ("mental health", "sliding scale") counts only
+        # as that run of words: "health" or "sliding" alone is no sign of therapy.
+        self._domain = _phrases(domain_words, tokenise)
+        self._context = _phrases(context_words, tokenise) - self._domain
         self.threshold = threshold
         self._indexes = (
             (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
@@ -210,14 +220,15 @@ class KnowledgeBase:
 
         A context word ("session", "homework", "waiting list", "student") is about therapy only among
         words the base knows (at most UNSEEN_SHARE of them new, numbers aside): "the first session of
-        parliament" and "my algebra homework" are not.
+        parliament" and "my algebra homework" are not. A domain word is not enough in a question of
+        FOREIGN_MIN words or more of which most are new to the base: "my dog is on meds for arthritis".
         """
-        if not self._domain or self._domain.intersection(tokens):
+        if not self._domain:
             return True
-        if not self._context.intersection(tokens):
-            return False
         unseen = sum(1 for t in tokens if t not in self._vocabulary and not t.isdigit())
-        return unseen <= UNSEEN_SHARE * len(tokens)
+        if _holds(tokens, self._domain):
+            return len(tokens) < FOREIGN_MIN or unseen <= FOREIGN_SHARE * len(tokens)
+        return _holds(tokens, self._context) and unseen <= UNSEEN_SHARE * len(tokens)
 
     def looks_like_question(self, text: str) -> bool:
         """A question mark, or a first word such as "what", "how", "is", "can"."""
@@ -225,6 +236,16 @@ class KnowledgeBase:
             return True
         folded = fold(text, squeeze=False)
         return any(folded == w or folded.startswith(w + " ") for w in self._question_words)
+
+
+def _phrases(words: Sequence[str], tokenise: Tokeniser) -> frozenset[tuple[str, ...]]:
+    return frozenset(tokens for w in words if (tokens := tuple(tokenise(w))))
+
+
+def _holds(tokens: Sequence[str], phrases: frozenset[tuple[str, ...]]) -> bool:
+    """Does the question hold one of these phrases (runs of search words) as a run?"""
+    lengths = {len(p) for p in phrases}
+    return any(tuple(tokens[i : i + n]) in phrases for n in lengths for i in range(len(tokens) - n + 1))
 
 
 def _strings(doc: Mapping[str, object], key: str, path: Path) -> list[str]:

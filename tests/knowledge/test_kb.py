@@ -30,6 +30,7 @@ FRESH = _rows("questions_fresh.tsv")
 FRESH2 = _rows("questions_fresh2.tsv")
 DEV2 = _rows("questions_dev2.tsv")
 DEV3 = _rows("questions_dev3.tsv")
+DEV4 = _rows("questions_dev4.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -114,7 +115,8 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # es 103/144 (71.5 %), 37/40. After (Snowball stems, synonyms matched on stems, context words that count
 # only among known words, keywords): en 139/144 (96.5 %), 40/40; es 134/144 (93.1 %), 40/40.
 # After the dev3 tuning (2026-12-06): en 142/144 (98.6 %), 40/40; es 137/144 (95.1 %), 40/40.
-DEV2_FLOORS = {"en": (0.97, 1.0), "es": (0.94, 1.0)}
+# After the dev4 tuning (2026-12-07): en 142/144 (98.6 %), 40/40; es 139/144 (96.5 %), 40/40.
+DEV2_FLOORS = {"en": (0.97, 1.0), "es": (0.95, 1.0)}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -133,7 +135,8 @@ def test_dev2_questions_find_the_right_entry(locale):
 # bare "exposure" no longer means PE; phrase synonyms for changing therapist, helplines, session frequency,
 # going in circles, the therapist ending it; English loan words in Spanish; keywords): en 137/144 (95.1 %),
 # 40/40; es 137/144 (95.1 %), 40/40.
-DEV3_FLOORS = {"en": (0.94, 1.0), "es": (0.94, 1.0)}
+# After the dev4 tuning (2026-12-07): en 137/144 (95.1 %), 40/40; es 138/144 (95.8 %), 40/40.
+DEV3_FLOORS = {"en": (0.94, 1.0), "es": (0.95, 1.0)}
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -143,6 +146,67 @@ def test_dev3_questions_find_the_right_entry(locale):
     accuracy, rejection = DEV3_FLOORS[locale]
     assert right / on >= accuracy, f"{locale}: {right}/{on}"
     assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
+
+
+# questions_dev4.tsv: written blind from entry ids and one-line topics (round 4), then tuned on (development).
+# Before tuning, measured 2026-12-07: en 121/144 (84.0 %), 32/40 off-topic rejected;
+# es 119/144 (82.6 %), 31/40.
+# After (listed phrases count only as a run of words; a domain word among mostly unknown words is not enough;
+# speech, physical and retail therapy are not therapy here; "weekly" no longer turns every "week" into a
+# session-frequency word; a boss alone is no workplace scheme; phrase synonyms and keywords): en 143/144
+# (99.3 %), 40/40; es 141/144 (97.9 %), 37/40.
+DEV4_FLOORS = {"en": (0.98, 1.0), "es": (0.97, 0.9)}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_dev4_questions_find_the_right_entry(locale):
+    right, on, rejected, off = _score(DEV4, locale)
+    assert on >= 140 and off >= 40
+    accuracy, rejection = DEV4_FLOORS[locale]
+    assert right / on >= accuracy, f"{locale}: {right}/{on}"
+    assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
+
+
+def test_a_listed_phrase_counts_only_as_a_run_of_words():
+    # "sliding scale" and "mental health" are domain phrases; "sliding" or "health" alone is not therapy.
+    assert ask("how do I solve a sliding tile puzzle", "en") is None
+    assert ask("is my health insurance good", "en") is None
+    assert ask("cuanto cuesta una consulta de salud dental", "es") is None
+    found = ask("what is a sliding scale fee?", "en")
+    assert found is not None and found.id == "sliding_scale"
+    found = ask("salud mental para estudiantes gratis?", "es")
+    assert found is not None and found.id == "student_services"
+    # "abandono" once made every "dejar" (to let, to leave) a domain word.
+    assert ask("cuanto tiempo se deja descansar la carne asada", "es") is None
+
+
+def test_a_domain_word_among_mostly_unknown_words_is_not_enough():
+    assert ask("the grounding cable in our house fuse box is loose", "en") is None
+    assert ask("my dog takes meds for his arthritis, can he have them with food", "en") is None
+    assert ask("le doy la medicación de la artritis a mi gato con la comida?", "es") is None
+    found = ask("grounding techniques?", "en")  # short questions are exempt
+    assert found is not None and found.id == "grounding"
+    found = ask("does the eye movement thing work or is it pseudoscience", "en")
+    assert found is not None and found.id == "emdr"
+
+
+def test_other_therapies_and_a_boss_are_not_talking_therapy():
+    assert ask("my son needs speech therapy, when should we start", "en") is None
+    assert ask("how long does physical therapy take after knee surgery", "en") is None
+    assert ask("cuantas sesiones de fisioterapia necesito para la rodilla", "es") is None
+    assert ask("cuando empezar terapia de lenguaje con mi hija", "es") is None
+    assert ask("how do I ask my boss for a pay rise", "en") is None
+    assert ask("como le pido un aumento de sueldo a mi jefe", "es") is None
+    found = ask("will my boss find out if I use the employee assistance programme", "en")
+    assert found is not None and found.id == "eap"
+    found = ask("se entera mi jefe si uso el programa de ayuda al empleado", "es")
+    assert found is not None and found.id == "eap"
+
+
+def test_a_week_or_a_month_is_not_how_often():
+    en = knowledge("en").tokenise
+    assert "frequency" not in en("see you next week") + en("been going for 4 months")
+    assert "frequency" in en("weekly sessions") and "frequency" in en("how often")
 
 
 def test_context_words_count_only_among_known_words():
@@ -210,12 +274,23 @@ DEV3_SAME_AS_ENTRY = frozenset(
 )
 
 
+# dev4 rows that, written blind, came out within a word of an entry's own example question, which was there
+# before dev4.
+DEV4_SAME_AS_ENTRY = frozenset(
+    {
+        "is it normal to switch therapists",
+        "is it common to quit therapy early",
+    }
+)
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_test_questions_are_not_the_entries_own_wording(locale):
     base = knowledge(locale)
     dev2 = [row for row in DEV2 if row[2] not in DEV2_SAME_AS_ENTRY]
     dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
-    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3:
+    dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
+    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
             assert closest < 90, question
