@@ -123,7 +123,7 @@ class Say:
     buttons: tuple[tuple[Choice, ...], ...] = ()
     attachment: tuple[str, bytes] | None = None  # (filename, content)
     urgent: bool = False  # a crisis reply: sent before anything still waiting for this chat
-    yes_no: bool = False  # its two buttons answer a yes/no question: a typed yes or no presses one
+    typed: tuple[str, ...] = ()  # the plain answers its buttons stand for, in order: ("yes", "no")
 
     def choices(self) -> list[Choice]:
         return [choice for row in self.buttons for choice in row]
@@ -162,7 +162,7 @@ class Flow:
     history: tuple[str, ...] = ()
     paused_step: str | None = None  # the step a crisis reply or a pause interrupted
     checked_from: str | None = None  # the step a check question ("thoughts of ending your life?") interrupted
-    offered: tuple[tuple[str, str], ...] = ()  # (label, payload) of the yes/no question just asked, if any
+    offered: tuple[tuple[str, str, str], ...] = ()  # (plain answer, label, payload): the question just asked
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -173,7 +173,7 @@ class Flow:
             "history": list(self.history),
             "paused_step": self.paused_step,
             "checked_from": self.checked_from,
-            "offered": [list(pair) for pair in self.offered],
+            "offered": [list(button) for button in self.offered],
         }
 
     @classmethod
@@ -186,7 +186,9 @@ class Flow:
             history=tuple(data.get("history") or ()),
             paused_step=data.get("paused_step"),
             checked_from=data.get("checked_from"),
-            offered=tuple((str(label), str(sent)) for label, sent in data.get("offered") or ()),
+            offered=tuple(
+                (str(said), str(label), str(sent)) for said, label, sent in data.get("offered") or []
+            ),
         )
 
 

@@ -10,7 +10,7 @@ from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
 from bot.engine.commands import Commands
-from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, parse_payload, payload
+from bot.engine.say import ANY_STEP, FLOW_VERSION, YES_NO, Choice, parse_payload, payload
 from bot.engine.steps import CRISIS, DONE, ENDING, PAUSED, Step, advance, parse_or_none
 
 
@@ -110,7 +110,7 @@ class Buttons(Commands):
                 (Choice("carry_on", payload(ANY_STEP, "resume")),),
                 (Choice("not_now", payload(ANY_STEP, "not_now")),),
             ),
-            yes_no=True,
+            typed=YES_NO,
         )
         self._set_flow(replace(self.flow, step=str(PAUSED)))  # paused at the question, until they choose
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from bot.engine import mydata
 from bot.engine import reflection as r
 from bot.engine import therapist_note as tn
-from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.engine.say import ANY_STEP, YES_NO, Choice, Say, payload
 from bot.engine.steps import COUNTRY, ENDING, PAUSED, advance, parse_or_none
 from bot.engine.turn import Turn
 from bot.knowledge import answers as ab
@@ -117,7 +117,7 @@ class Commands(Turn):
                 (Choice("forget_yes", payload(ANY_STEP, "forget_yes")),),
                 (Choice("forget_no", payload(ANY_STEP, "forget_no")),),
             ),
-            yes_no=True,
+            typed=YES_NO,
         )
 
     def _country_ask(self, args: str) -> None:

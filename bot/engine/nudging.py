@@ -396,17 +396,13 @@ class Nudges:
         quiet_start, quiet_end = self._quiet()
         if in_quiet_hours(parse_hhmm(at), quiet_start, quiet_end):
             other = suggest_outside(parse_hhmm(at), quiet_start, quiet_end)
-            self.say(
-                "nudges/time_quiet",
-                buttons=(
-                    (Choice("nudge_at", payload(step, _code(other)), {"time": other}),),
-                    (Choice("nudge_cancel", payload(step, "cancel")),),
-                ),
-                time=at,
-                quiet_start=quiet_start,
-                quiet_end=quiet_end,
-                suggestion=other,
+            buttons = (
+                (Choice("nudge_at", payload(step, _code(other)), {"time": other}),),
+                (Choice("nudge_cancel", payload(step, "cancel")),),
             )
+            values = {"time": at, "quiet_start": quiet_start, "quiet_end": quiet_end, "suggestion": other}
+            # "yes" to "How about 09:00?" takes it; "no" is not "never mind", so it asks the time again
+            self.says.append(Say("nudges/time_quiet", values=values, buttons=buttons, typed=("yes",)))
             return
         self._go("time", time=_code(at))
 

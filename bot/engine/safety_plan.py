@@ -24,7 +24,7 @@ from bot.domain import Flow, Person, Rhythm, SafetyPlan, Schedule, TargetKind, W
 from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
-from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, payload
+from bot.engine.say import ANY_STEP, FLOW_VERSION, YES_NO, Choice, Say, payload
 from bot.engine.steps import COUNTRY, CRISIS, DONE, PlanStep, Step, advance, parse
 from bot.nudges import zone_names, zones
 from bot.nudges.timing import in_quiet_hours, next_due, parse_hhmm
@@ -358,7 +358,7 @@ class Care:
             (Choice("sp_not_now", payload(ANY_STEP, "sp.no")),),
         )
         values = {"consented": self.person is not None}
-        self.says.append(Say("safety_plan/offer", values=values, buttons=buttons, yes_no=True))
+        self.says.append(Say("safety_plan/offer", values=values, buttons=buttons, typed=YES_NO))
 
     def show(self, template: str = "safety_plan/show") -> None:
         if self.plan is None:
@@ -401,7 +401,7 @@ class Care:
         elif action == "delete":
             yes = Choice("sp_delete_yes", payload(ANY_STEP, "sp.delete_yes"))
             no = Choice("sp_delete_no", payload(ANY_STEP, "sp.delete_no"))
-            self.says.append(Say("safety_plan/delete_confirm", buttons=((yes,), (no,)), yes_no=True))
+            self.says.append(Say("safety_plan/delete_confirm", buttons=((yes,), (no,)), typed=YES_NO))
         elif action == "delete_yes":
             self._delete()
         elif action == "delete_no":

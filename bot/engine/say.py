@@ -5,10 +5,12 @@ from __future__ import annotations
 from bot.domain import Choice, Say
 from bot.engine.steps import Step
 
-__all__ = ["ANY_STEP", "FLOW_VERSION", "Choice", "Say", "parse_payload", "payload"]
+__all__ = ["ANY_STEP", "FLOW_VERSION", "YES_NO", "Choice", "Say", "parse_payload", "payload"]
 
 FLOW_VERSION = 1
 ANY_STEP = "*"
+YES_NO = ("yes", "no")
+"""`Say.typed` of a question whose two buttons are a yes and a no: a typed "yes" or "no" presses one."""
 
 
 def payload(step: Step | str, value: str) -> str:

@@ -63,8 +63,8 @@ class Text(Buttons):
         if choice is not None:
             self._press(choice.payload)
             return
-        if self.offered and (said := ab.match_answer(text, ("yes", "no"), self.ctx.locale)) is not None:
-            self._press(self.offered[0 if said == "yes" else 1].payload)  # "yes" to "Delete everything?"
+        if self.offered and (said := ab.match_answer(text, tuple(self.offered), self.ctx.locale)) is not None:
+            self._press(self.offered[said].payload)  # "yes" to "Delete everything?"
             return
         if self.person is None:
             if ab.match_answer(text, ("yes",), self.ctx.locale) == "yes":
@@ -189,7 +189,7 @@ class Text(Buttons):
     def _match_choice(self, text: str) -> Choice | None:
         """Typing a button's label works like pressing it."""
         wanted = text.casefold().strip(" .!")
-        offered: list[Choice] = list(self.offered)
+        offered = [choice for choice in self.offered.values() if choice.label]
         at = self.at if self.person is not None else None
         if self.person is None:  # nothing is kept before consent, so a crisis reply's answers stay on offer
             offered = [

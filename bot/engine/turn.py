@@ -72,12 +72,16 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def _yes_no_asked(says: list[Say]) -> tuple[tuple[str, str], ...]:
-    """The (label, payload) pairs of a yes/no question when it is the last reply with buttons."""
+def _typed_answers(says: list[Say]) -> tuple[tuple[str, str, str], ...]:
+    """(plain answer, label, payload) for the buttons of the last reply with buttons, if it takes typed
+    answers ("Delete everything?": yes, no). A label filled in with values ("09:00") is kept as ""."""
     asked = next((say for say in reversed(says) if say.buttons), None)
-    if asked is None or not asked.yes_no:
+    if asked is None:
         return ()
-    return tuple((choice.label, choice.payload) for choice in asked.choices())
+    return tuple(
+        (said, "" if choice.values else choice.label, choice.payload)
+        for said, choice in zip(asked.typed, asked.choices(), strict=False)
+    )
 
 
 class Turn:
@@ -92,9 +96,9 @@ class Turn:
         self.forget = False
         self.tail = ""
         self.named: str | None = None  # a reason their own words named, for the ending's suggestion
-        # The yes/no question the last reply asked ("Delete everything?"): a typed yes or no answers it.
+        # The question the last reply asked ("Delete everything?"): a typed yes or no presses its button.
         asked = data.person.flow.offered if data.person else ()
-        self.offered = tuple(Choice(label, sent) for label, sent in asked)
+        self.offered = {said: Choice(label, sent) for said, label, sent in asked}
 
     # ---- plumbing -------------------------------------------------------------------------------
     def result(self) -> TurnResult:
@@ -102,7 +106,7 @@ class Turn:
             return TurnResult(UserData(), self.says, forget=True, tail=self.tail)
         person = self.person
         if person is not None:
-            person = replace(person, flow=replace(person.flow, offered=_yes_no_asked(self.says)))
+            person = replace(person, flow=replace(person.flow, offered=_typed_answers(self.says)))
         return TurnResult(replace(self.data, person=person), self.says, tail=self.tail)
 
     @property
@@ -120,9 +124,13 @@ class Turn:
         self.person = replace(self.person, flow=flow)
 
     def say(
-        self, template: str, buttons: tuple[tuple[Choice, ...], ...] = (), yes_no: bool = False, **values: Any
+        self,
+        template: str,
+        buttons: tuple[tuple[Choice, ...], ...] = (),
+        typed: tuple[str, ...] = (),
+        **values: Any,
     ) -> None:
-        self.says.append(Say(template, values=values, buttons=buttons, yes_no=yes_no))
+        self.says.append(Say(template, values=values, buttons=buttons, typed=typed))
 
     def upgrade_flow(self) -> None:
         """A state saved by an older version: keep the answers, pick up at a step that still exists."""

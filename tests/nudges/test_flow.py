@@ -66,6 +66,27 @@ async def test_a_time_in_quiet_hours_is_refused_kindly_with_a_suggestion(engine:
     assert s.local_time == "09:00" and s.timezone == "Europe/Dublin"
 
 
+@pytest.mark.parametrize(("yes", "no"), [("yes", "no"), ("sure", "nope")])
+async def test_yes_takes_the_suggested_time_and_no_asks_for_another(
+    engine: Engine, yes: str, no: str
+) -> None:
+    chat = Chat(engine)
+    await reach_plan(chat)
+    await chat.press("Yes, set them up")
+    await chat.press("Every day")
+    await chat.send("8am")
+    suggested = chat.text
+    assert "09:00" in suggested
+    await chat.send(no)  # not "never mind": the time question again
+    assert (await engine.store.load(chat.who.key)).person.flow.step == "n:time:d"
+    assert "What time of day suits you?" in chat.text and "time zone" not in chat.text
+    await chat.send("8am")
+    await chat.send(yes)  # it used to say "I couldn't read that as a time"
+    assert "time zone" in chat.text
+    await chat.send("Europe/Dublin")
+    assert (await schedule_of(engine, chat)).local_time == "09:00"
+
+
 async def test_time_zone_from_the_local_time_now_is_confirmed(engine: Engine, clock: Clock) -> None:
     chat = Chat(engine)
     await reach_plan(chat)  # country: Ireland
