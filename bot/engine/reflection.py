@@ -194,6 +194,12 @@ def _suggested(flow: Flow, step: Suggest, value: str, _named: str | None) -> tup
 
 
 def _confirmed(flow: Flow, step: Confirm, value: str, _named: str | None) -> tuple[Flow, Step | None]:
+    if flow.history and parse(flow.history[-1]) == DONE:  # told after the plan: yes makes it again
+        return (
+            (replace(flow, answers={**flow.answers, step.reason: "yes"}), None)
+            if value == "yes"
+            else (flow, DONE)
+        )
     nxt: Step | None = origin(flow)
     if value == "yes":
         flow = replace(flow, answers={**flow.answers, step.reason: "yes"})

@@ -16,6 +16,7 @@ from bot.engine.say import ANY_STEP, Choice, payload
 from bot.engine.steps import (
     COUNTRY,
     CRISIS,
+    DONE,
     ENDING,
     RISK_CHECK,
     AskReason,
@@ -161,12 +162,13 @@ class Text(Buttons):
         return False
 
     def _story(self, at: Step, text: str) -> str | None:
-        """At a reason question, the reason a short story names ("ya no podía pagarlo"), to confirm with
-        one question; None when there is none, or the reply opens with a plain answer ("no, I wasn't")."""
-        if not isinstance(at, AskReason):
+        """At a reason question, or after the plan, the reason a short story names ("ya no podía
+        pagarlo"), to confirm with one question; None when there is none, the plan already has it, or
+        the reply opens with a plain answer ("no, I wasn't")."""
+        if not isinstance(at, AskReason) and at != DONE:
             return None
         reason = ab.recognise_reason(text, self.ctx.locale)
-        if reason is None:
+        if reason is None or (at == DONE and self.flow.answers.get(reason) in r.RECOGNISED):
             return None
         opening = _OPENING.match(text)
         if opening and self._plain_answer(at, opening.group(1)) is not None:

@@ -334,10 +334,11 @@ class Turn:
     def _finish(self) -> None:
         """The reflection's last answer: the plan, then (once) the offer of nudges."""
         assert self.person is not None
+        first = self.person.plan_at is None
         self.person = r.finish(self.person, self.ctx.now)
         self.say("plan_ready")
         self.says.extend(r.plan(self.person))
-        if self.data.schedule is None:
+        if first and self.data.schedule is None:
             self._nudging(lambda nudges: nudges.open_offer())  # a step of its own: plain words answer it
 
     def _welcome(self) -> None:

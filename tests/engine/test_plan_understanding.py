@@ -158,3 +158,27 @@ async def test_a_confirmed_suggestion_is_not_asked_again_in_the_list(engine: Eng
         "practical": "yes",
         **dict.fromkeys(("ready", "rapport", "specialist", "focus", "practice"), "no"),
     }
+
+
+async def test_a_reason_told_after_the_plan_is_confirmed_and_added(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send("/start")
+    await chat.press("Yes, let's begin")
+    await chat.press("United Kingdom")
+    await chat.press("It ran out")
+    await chat.send("yes")  # practical barriers are the main thing: the plan at once
+    await chat.press("No thanks")  # no nudges
+    await chat.send("the homework was a lot honestly")  # it used to get "I can only follow the options"
+    assert "practice between sessions was part of it" in chat.text
+    await chat.send("yes")
+    assert "What you recognised: practice between sessions, practical barriers." in chat.text
+    assert "short, kind message" not in chat.text  # the nudges were offered once, and declined
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and person.flow.answers == {"practical": "yes", "practice": "yes"}
+    await chat.send("I never clicked with her")
+    await chat.send("no")
+    assert "/plan shows it" in chat.text
+    person = (await engine.store.load(chat.who.key)).person
+    assert person is not None and "rapport" not in person.flow.answers and person.flow.step == "done"
+    await chat.send("the money was the main thing")  # already in the plan: nothing to confirm
+    assert "Shall I note that" not in chat.text
