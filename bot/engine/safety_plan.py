@@ -126,6 +126,7 @@ def question(step: PlanStep, person: Person | None, resources: CrisisResources) 
             "current": (person.safety_plan.steps.get(key, "") if person and person.safety_plan else ""),
         },
         buttons=step_buttons(step),
+        typed=YES_NO if key == "pros" else (),  # "keep the lines?": a typed "no" leaves them out
     )
 
 

@@ -240,3 +240,18 @@ async def test_forget_leaves_no_trace_of_the_plan(engine: Engine, tmp_path: Path
 
 def test_six_parts() -> None:
     assert STEPS == ("warning", "coping", "distract", "people", "pros", "safer")
+
+
+async def test_a_typed_yes_or_no_keeps_or_leaves_out_the_countrys_lines(engine: Engine) -> None:
+    for typed, kept in (("no", False), ("yes please", True)):
+        chat = Chat(engine, user_id=f"lines-{typed}")
+        await go_to(chat, "ending")
+        await chat.send("/safetyplan")
+        await chat.press("Yes, let's make it")
+        for _ in range(4):
+            await chat.press("Skip")
+        assert "5 of 6" in chat.text
+        await chat.send(typed)  # "no" used to be kept as what they wrote, after the lines
+        assert "6 of 6" in chat.text
+        plan = await _plan(engine, chat)
+        assert plan is not None and plan.with_lines is kept and "pros" not in plan.steps
