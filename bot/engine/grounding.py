@@ -22,8 +22,9 @@ def is_step(step: Step | None) -> bool:
     return isinstance(step, Ground)
 
 
-SAFE_MEANINGS = {"yes": "safe", "no": "not_safe"}
-"""A plain reply to "are you safe right now?": yes is safe, no is not ("kind of" asks again)."""
+SAFE_MEANINGS = {"yes": "safe", "safe": "safe", "no": "not_safe", "not_safe": "not_safe"}
+"""A plain reply to "are you safe right now?": yes or "I'm fine" is safe, no or "I'm not ok" is not
+("kind of" asks again)."""
 
 
 def safe_rows() -> tuple[tuple[Choice, ...], ...]:

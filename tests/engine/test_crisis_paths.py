@@ -242,3 +242,30 @@ async def test_a_typed_yes_answers_only_the_question_just_asked(engine: Engine) 
     await chat.send("/help")  # another reply in between: the delete question is no longer the one asked
     await chat.send("yes")
     assert await engine.store.count_people() == 1
+
+
+@pytest.mark.parametrize(
+    ("locale", "typed", "safe"),
+    [
+        ("en", "I'm fine now, thanks", True),
+        ("en", "i'm safe", True),
+        ("en", "no, I'm not ok", False),
+        ("en", "i dont feel safe", False),
+        ("es", "estoy bien por ahora", True),
+        ("es", "estoy a salvo", True),
+        ("es", "no estoy bien", False),
+    ],
+)
+async def test_safe_or_not_in_plain_words_at_a_crisis_reply(
+    engine: Engine, locale: str, typed: str, safe: bool
+) -> None:
+    chat = Chat(engine, locale=locale)
+    await chat.send("/start")
+    await chat.press(chat.labels[0])  # consent
+    await chat.send(CRISIS if locale == "en" else "ya no quiero estar vivo")
+    await chat.send(typed)  # "estoy bien por ahora" used to get the same question again
+    safe_reply = engine.notice("crisis_safe", "console", locale, resumable=False).text
+    assert chat.text.startswith(safe_reply.split(".")[0]) is safe
+    if not safe:  # the emergency number first
+        first = "Please get help now" if locale == "en" else "Por favor, busca ayuda ahora"
+        assert chat.text.startswith(first)
