@@ -181,14 +181,15 @@ class ResourceBook:
         international = intl.first("directory")
         intl_emergency = intl.first("emergency")
         assert international is not None and intl_emergency is not None  # checked in __init__
-        if code == INTL:
+        if code == INTL:  # a second directory beside the first, rather than the same line twice
+            other = next((r for r in intl.resources if r.kind == "directory" and r != international), None)
             return CrisisResources(
                 country=INTL,
                 primary=international,
                 text=None,
                 youth=None,
                 emergency=intl_emergency,
-                international=international,
+                international=other or international,
             )
         country = self._countries[code]
         primary = country.first("crisis")

@@ -106,8 +106,12 @@ def test_unknown_country_gets_international(book: ResourceBook) -> None:
     assert res.country == INTL
     assert res.primary.kind == "directory"
     assert "findahelpline.com" in res.primary.contact
-    assert res.international == res.primary
-    assert res.emergency.contact == "Call 112 (every EU country, also answered in the UK)"
+    assert res.international.name == "Befrienders Worldwide"  # not the same directory twice
+    # Somewhere unlisted (Brazil here): their own emergency number, with 112 only where it applies
+    assert (
+        res.emergency.contact
+        == "Call your local emergency number (112 in every EU country, also answered in the UK)"
+    )
     assert res.text is None and res.youth is None
 
 
