@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain import Incoming, Kind, UserData
+from bot.engine.commands import COMMANDS
 from bot.engine.text import Text
 from bot.engine.turn import Context, TurnResult, clean_text
 
@@ -21,6 +22,8 @@ def step(data: UserData, event: Incoming, ctx: Context) -> TurnResult:
     if turn.person is not None:
         turn.upgrade_flow()
         turn.person = replace(turn.person, last_seen_at=ctx.now, locale=ctx.locale, chat_id=event.who.chat_id)
+    if event.kind is Kind.COMMAND and event.command not in COMMANDS and turn.stops(event.command):
+        turn.event = event = replace(event, kind=Kind.TEXT, text=event.command)  # "/stop" is "stop" typed
     schedule = turn.data.schedule
     if schedule is not None and schedule.unanswered:
         turn.data = replace(turn.data, schedule=replace(schedule, unanswered=0))  # they answered

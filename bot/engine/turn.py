@@ -300,6 +300,10 @@ class Turn:
     def _words(self) -> NudgeWords:
         return self.ctx.nudge_words or load_words()
 
+    def stops(self, text: str) -> bool:
+        """Whether these words ask to stop the messages ("stop", "basta", "unsubscribe")."""
+        return self._words.is_stop(text)
+
     def _nudging(self, act: Callable[[n.Nudges], None]) -> None:
         """Let the nudge steps act, then take back the flow, the schedule and the replies."""
         assert self.person is not None

@@ -159,7 +159,8 @@ async def test_quiet_hours_can_change_but_not_over_the_chosen_time(engine: Engin
 
 
 @pytest.mark.parametrize(
-    "words", ["stop", "STOP!", "Unsubscribe", "no more messages please", "Don’t text me"]
+    "words",
+    ["stop", "STOP!", "Unsubscribe", "no more messages please", "Don’t text me", "/stop", "/unsubscribe"],
 )
 async def test_stop_in_any_words_at_any_step(engine: Engine, words: str) -> None:
     chat = Chat(engine)
