@@ -8,13 +8,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Generic, TypeVar
 
 from bot.domain import Attachment, Button, Incoming, Kind, Outgoing, UserData, UserKey
 from bot.engine import mydata
 from bot.engine.community import Community
 from bot.engine.conversation import step
 from bot.engine.say import Say
-from bot.engine.turn import Context, TurnResult
+from bot.engine.turn import Context, Offered, TurnResult
 from bot.knowledge.routes import book as routes_book
 from bot.nudges.words import load_words
 from bot.ops.metrics import observe_turn
@@ -25,6 +26,7 @@ from bot.store.records import UPDATE_ID_RETENTION
 from bot.templates import Templates
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 NOTHING_TO_FORGET = "forget_nothing"  # /forget with no record kept: their recent update ids still go
 
@@ -64,29 +66,30 @@ def _joined(group: list[Outgoing]) -> Outgoing:
     )
 
 
-class RecentTails:
-    """The last few words of each person's latest message, in memory only and only for minutes.
+class Recent(Generic[T]):
+    """One small thing about each person's latest turn, in memory only and only for minutes.
 
-    They let the safety check notice a crisis split across two messages without ever storing
-    what a person typed. Bounded in size; a restart forgets them, which is the point.
+    The last words of their message let the safety check notice a crisis split across two messages
+    without ever storing what a person typed; the question last asked of someone with nothing stored
+    lets a typed "yes" answer it. Bounded in size; a restart forgets them, which is the point.
     """
 
-    def __init__(self, ttl: timedelta = timedelta(minutes=10), size: int = 10_000) -> None:
-        self.ttl, self.size = ttl, size
-        self._tails: OrderedDict[UserKey, tuple[str, datetime]] = OrderedDict()
+    def __init__(self, empty: T, ttl: timedelta = timedelta(minutes=10), size: int = 10_000) -> None:
+        self.empty, self.ttl, self.size = empty, ttl, size
+        self._kept: OrderedDict[UserKey, tuple[T, datetime]] = OrderedDict()
 
-    def get(self, key: UserKey, now: datetime) -> str:
-        found = self._tails.get(key)
+    def get(self, key: UserKey, now: datetime) -> T:
+        found = self._kept.get(key)
         if found is None or now - found[1] > self.ttl:
-            return ""
+            return self.empty
         return found[0]
 
-    def put(self, key: UserKey, tail: str, now: datetime) -> None:
-        self._tails.pop(key, None)
-        if tail:
-            self._tails[key] = (tail, now)
-            while len(self._tails) > self.size:
-                self._tails.popitem(last=False)
+    def put(self, key: UserKey, value: T, now: datetime) -> None:
+        self._kept.pop(key, None)
+        if value:
+            self._kept[key] = (value, now)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,8 @@ class Engine:
         self.resources = resources
         self.settings = settings or EngineSettings()
         self.clock = clock
-        self.tails = RecentTails()
+        self.tails = Recent("")
+        self.asked: Recent[Offered] = Recent(())  # for people with nothing stored (see Flow.offered)
         self.community = Community(self)
         routes_book()  # the routes to therapy, checked now: a doubtful routes file stops start-up
 
@@ -147,6 +151,7 @@ class Engine:
             await self._checkpoint()
         if event.kind is not Kind.BUTTON:
             self.tails.put(event.who.key, "" if result.forget else result.tail, ctx.now)
+        self.asked.put(event.who.key, result.offered, ctx.now)
         logger.info("turn platform=%s kind=%s replies=%d", event.who.platform, event.kind.value, len(replies))
         observe_turn(event.who.platform, time.perf_counter() - started, [s.template for s in result.says])
         return replies
@@ -178,6 +183,7 @@ class Engine:
             label_text=lambda key: self.templates.label(key, locale),
             nudge_words=load_words(self.templates.root, locale),
             previous_tail=self.tails.get(event.who.key, now),
+            asked=self.asked.get(event.who.key, now),
         )
 
     def render(self, says: list[Say], platform: str, locale: str) -> list[Outgoing]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.domain import Flow
-from bot.engine.say import ANY_STEP, Choice, Say, payload
+from bot.engine.say import ANY_STEP, YES_NO, Choice, Say, payload
 from bot.engine.steps import DONE, Ground, Step, advance, parse
 
 STEPS = 7  # messages/<locale>/grounding/step_1.j2 … step_7.j2
@@ -74,7 +74,7 @@ def press(flow: Flow | None, arg: str) -> tuple[Flow | None, list[Say]]:
     if flow is not None and is_step(parse(flow.step)):
         flow = leave(flow)
     template = "grounding/done" if finished else "grounding/stopped"
-    return flow, [Say(template, buttons=safe_rows())]
+    return flow, [Say(template, buttons=safe_rows(), typed=YES_NO)]
 
 
 def leave(flow: Flow) -> Flow:

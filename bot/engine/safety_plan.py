@@ -498,7 +498,7 @@ class Care:
     def _after_plan(self) -> None:
         """Back from the plan: in a crisis, ask gently how they are; otherwise where they were."""
         if self._back_in_crisis():
-            self.say("grounding/how_now", buttons=g.safe_rows())
+            self.says.append(Say("grounding/how_now", buttons=g.safe_rows(), typed=YES_NO))
         else:
             self.restate = True
 

@@ -19,7 +19,7 @@ from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
-from bot.engine.say import ANY_STEP, FLOW_VERSION, Choice, Say, payload
+from bot.engine.say import ANY_STEP, FLOW_VERSION, YES_NO, Choice, Say, payload
 from bot.engine.steps import (
     COUNTRY,
     CRISIS,
@@ -36,6 +36,9 @@ from bot.knowledge import answers as ab
 from bot.knowledge import kb
 from bot.nudges.words import NudgeWords, load_words
 from bot.safety import UNCLEAR, CrisisDetector, ResourceBook, Risk, Signal
+
+Offered = tuple[tuple[str, str, str], ...]
+"""(plain answer, label, payload) of the buttons of a question a typed "yes" or "no" answers."""
 
 RISK_MEANINGS = {"yes": "yes", "partly": "yes", "no": "no"}
 """A possible sign of risk: "kind of" is a yes; anything unclear asks the question again."""
@@ -54,6 +57,7 @@ class Context:
     label_text: Callable[[str], str]  # label key -> its text in this locale
     nudge_words: NudgeWords | None = None  # stop phrases and time words in this locale (English if None)
     previous_tail: str = ""  # last words of the person's previous message, held in memory only
+    asked: Offered = ()  # with nothing stored about them: the question last asked, held in memory only
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,7 @@ class TurnResult:
     says: list[Say]
     forget: bool = False
     tail: str = ""  # last words of this message, for spotting a crisis split over two messages
+    offered: Offered = ()  # with nothing stored: the question this turn asked, for the next message
 
 
 def clean_text(text: str) -> str:
@@ -72,7 +77,7 @@ def clean_text(text: str) -> str:
     return "".join(kept).strip()
 
 
-def _typed_answers(says: list[Say]) -> tuple[tuple[str, str, str], ...]:
+def _typed_answers(says: list[Say]) -> Offered:
     """(plain answer, label, payload) for the buttons of the last reply with buttons, if it takes typed
     answers ("Delete everything?": yes, no). A label filled in with values ("09:00") is kept as ""."""
     asked = next((say for say in reversed(says) if say.buttons), None)
@@ -97,17 +102,17 @@ class Turn:
         self.tail = ""
         self.named: str | None = None  # a reason their own words named, for the ending's suggestion
         # The question the last reply asked ("Delete everything?"): a typed yes or no presses its button.
-        asked = data.person.flow.offered if data.person else ()
+        asked = data.person.flow.offered if data.person else ctx.asked
         self.offered = {said: Choice(label, sent) for said, label, sent in asked}
 
     # ---- plumbing -------------------------------------------------------------------------------
     def result(self) -> TurnResult:
         if self.forget:
             return TurnResult(UserData(), self.says, forget=True, tail=self.tail)
-        person = self.person
-        if person is not None:
-            person = replace(person, flow=replace(person.flow, offered=_typed_answers(self.says)))
-        return TurnResult(replace(self.data, person=person), self.says, tail=self.tail)
+        person, offered = self.person, _typed_answers(self.says)
+        if person is not None:  # kept with what they chose; with nothing stored, in memory only
+            person, offered = replace(person, flow=replace(person.flow, offered=offered)), ()
+        return TurnResult(replace(self.data, person=person), self.says, tail=self.tail, offered=offered)
 
     @property
     def flow(self) -> Flow:
@@ -257,7 +262,9 @@ class Turn:
                 replace(flow, step=str(CRISIS), paused_step=paused, checked_from=None, history=history)
             )
         values = {"category": signal.category, **self._resources(youth=youth)}
-        self.says.append(Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True))
+        self.says.append(
+            Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True, typed=YES_NO)
+        )
 
     def _risk_check(self) -> None:
         """A possible sign: ask directly (asking does not raise risk), remembering exactly where they were."""
@@ -266,7 +273,10 @@ class Turn:
         self._ask_risk_check()
 
     def _ask_risk_check(self) -> None:
-        self.says.append(Say("risk_check", buttons=self._risk_check_buttons(), urgent=True))
+        # typed: yes; no; "I'd rather not say" (skip)
+        self.says.append(
+            Say("risk_check", buttons=self._risk_check_buttons(), urgent=True, typed=("yes", "no", "skip"))
+        )
 
     def _risk_check_buttons(self) -> tuple[tuple[Choice, ...], ...]:
         return (
@@ -292,7 +302,13 @@ class Turn:
         """Still in the crisis step: the lines again with the question, so a crisis reply lost in a crash
         (after the turn committed, before it was sent) reaches the person with their next message."""
         self.says.append(
-            Say("crisis_check", values=self._resources(), buttons=self._crisis_buttons(), urgent=True)
+            Say(
+                "crisis_check",
+                values=self._resources(),
+                buttons=self._crisis_buttons(),
+                urgent=True,
+                typed=YES_NO,  # "are you safe right now?"
+            )
         )
 
     # ---- nudges and crisis care -----------------------------------------------------------------

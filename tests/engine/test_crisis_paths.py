@@ -8,6 +8,7 @@ import pytest
 from bot.engine import Engine
 from bot.engine import grounding as g
 from tests.chat import Chat, go_to
+from tests.conftest import Clock
 
 CRISIS = "I don't want to be alive anymore"
 SAFE_Q = "Are you safe right now?"
@@ -269,3 +270,42 @@ async def test_safe_or_not_in_plain_words_at_a_crisis_reply(
     if not safe:  # the emergency number first
         first = "Please get help now" if locale == "en" else "Por favor, busca ayuda ahora"
         assert chat.text.startswith(first)
+
+
+@pytest.mark.parametrize(
+    ("typed", "opening"), [("yes", "Thank you for letting me know"), ("no", "Please get help now")]
+)
+async def test_before_start_a_typed_yes_or_no_answers_the_crisis_reply(
+    engine: Engine, typed: str, opening: str
+) -> None:
+    chat = Chat(engine)
+    await chat.send(CRISIS)
+    await chat.send(typed)  # "yes" used to be read as consent to begin the reflection
+    assert chat.text.startswith(opening)
+    assert await engine.store.count_people() == 0  # still nothing stored
+
+
+async def test_before_start_a_typed_yes_answers_the_check_question(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send("honestly I'm just a burden to everyone")
+    assert "are you having thoughts of ending your life?" in chat.text
+    await chat.send("yes")  # it used to begin the reflection
+    assert SAFE_Q in chat.text and "116 123" in chat.text  # the crisis reply, with the lines
+    assert await engine.store.count_people() == 0
+
+
+async def test_before_start_a_typed_yes_to_the_safety_plan_offer_begins_it(engine: Engine) -> None:
+    chat = Chat(engine)
+    await chat.send(CRISIS)
+    await chat.press("Make a safety plan")
+    assert "agreeing to what /privacy describes" in chat.text
+    await chat.send("yes")
+    assert "What tells you a hard time might be starting?" in chat.text
+
+
+async def test_before_start_the_question_is_remembered_only_for_minutes(engine: Engine, clock: Clock) -> None:
+    chat = Chat(engine)
+    await chat.send(CRISIS)
+    clock.advance(minutes=11)
+    await chat.send("no")  # long after, nothing links "no" to that question
+    assert not chat.text.startswith("Please get help now")
