@@ -41,8 +41,11 @@ from bot.safety.evaluate import Row, load_table
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv", "minor.tsv")
-MAX_ALARMS = 0.05
-MAX_COMBINED = 0.07  # the bound is 10 % on held-out safe rows; 0.09 left too little margin
+# The bound is 10 % on unseen safe rows. Out-of-fold dev figures run low there: the patterns were
+# tuned on these safe rows, and on blind round 8 the classifier alone raised 1.5x its out-of-fold
+# false alarms (6.3 against 4.2 %) while the patterns alone raised 7.1 %. Hence 3 %, and 7 % combined.
+MAX_ALARMS = 0.03
+MAX_COMBINED = 0.07
 C = 30.0
 PRUNE = 0.02
 FOLDS = 5
