@@ -198,6 +198,8 @@ def test_a_past_crisis_still_counts_when_it_is_not_over(
         ("k1ll mys3lf", "kill myself"),
         ("h@te $elf", "hate self"),
         ("I'm 15 and it's 3 am", "im 15 and its 3 am"),
+        ("the 14th, at 2am, 500mg", "the 14th at 2am 500mg"),
+        ("3nd my l1fe on the 3th", "end my life on the eth"),
         ("dañarme", "danarme"),
         ("danarme", "danarme"),
         ("No quiero vivir más", "no quiero vivir mas"),
