@@ -67,11 +67,16 @@ class Text(Buttons):
         if self.offered and (said := ab.match_answer(text, tuple(self.offered), self.ctx.locale)) is not None:
             self._press(self.offered[said].payload)  # "yes" to "Delete everything?"
             return
+        if set(self.offered) == {"yes"} and ab.match_answer(text, ("no",), self.ctx.locale) == "no":
+            self.restate()  # "no" to "How about 09:00?": not a badly typed time, the question again
+            return
         if self.person is None:
             if ab.match_answer(text, ("yes",), self.ctx.locale) == "yes":
                 self._press(payload(ANY_STEP, "consent"))  # "yes" typed at "Shall we begin?"
-            elif not self._question(text):
-                self.say("start_hint")
+            elif kb.looks_like_question(text, self.ctx.locale) and kb.ask(text, self.ctx.locale) is not None:
+                self._question(text)
+            else:
+                self.say("start_hint")  # "what is this?": who we are and how to begin, not "I don't know"
             return
         if n.reads_text(at):
             self._nudging(lambda nudges: nudges.text(text))

@@ -32,8 +32,9 @@ def normalise(text: str) -> str:
     """Fold the many ways a phrase can be typed into one spelling before matching.
 
     NFKC, casefold, straight apostrophes (then dropped: "don't" -> "dont"), leetspeak inside
-    words that contain letters (not in numbers such as "14th", "2am", "500mg"), no accents, letters repeated 3+ times cut to two, anything
-    that is not a letter or digit becomes a space, whitespace collapsed.
+    words that contain letters (not in numbers such as "14th", "2am", "500mg"), no accents,
+    letters repeated 3+ times cut to two, anything that is not a letter or digit becomes a space,
+    whitespace collapsed.
     """
     return _normalise(text, leet=True)
 

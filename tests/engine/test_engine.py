@@ -54,6 +54,18 @@ async def test_other_words_before_consent_keep_nothing(engine: Engine) -> None:
     assert (await engine.store.load(chat.who.key)).person is None
 
 
+@pytest.mark.parametrize(
+    ("question", "answered"), [("what is this?", False), ("what is EMDR?", True), ("who are you?", False)]
+)
+async def test_a_question_before_start(engine: Engine, question: str, answered: bool) -> None:
+    """Before /start a question the knowledge base knows is answered; any other gets how to begin."""
+    chat = Chat(engine)
+    await chat.send(question)
+    assert "I don't know that one" not in chat.text
+    assert "Send /start to begin" in chat.text
+    assert ("eye movement" in chat.text.casefold()) is answered
+
+
 async def test_full_reflection_reaches_a_tailored_plan(engine: Engine) -> None:
     chat = Chat(engine)
     await reach_plan(

@@ -168,6 +168,7 @@ async def test_a_plain_no_at_how_often_is_never_mind(engine: Engine, reply: str)
         ("every day please", "d"),
         ("once a week is plenty", "w"),
         ("daily at first", "t"),
+        ("weekdays", "f"),  # Mon, Wed and Fri: weekdays only (no five-day rhythm), and the summary says so
     ],
 )
 async def test_how_often_in_plain_words(engine: Engine, reply: str, rhythm: str) -> None:
@@ -179,9 +180,10 @@ async def test_how_often_in_plain_words(engine: Engine, reply: str, rhythm: str)
     assert await _step(engine, chat) == f"n:time:{rhythm}"
 
 
-async def test_how_often_in_plain_spanish(engine: Engine) -> None:
+@pytest.mark.parametrize("reply", ["un par de veces por semana", "entre semana"])
+async def test_how_often_in_plain_spanish(engine: Engine, reply: str) -> None:
     chat = Chat(engine, locale="es")
     await _es_plan(chat)
     await chat.press("Sí, actívalos")
-    await chat.send("un par de veces por semana")
+    await chat.send(reply)
     assert await _step(engine, chat) == "n:time:f"

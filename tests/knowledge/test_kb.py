@@ -31,6 +31,7 @@ FRESH2 = _rows("questions_fresh2.tsv")
 DEV2 = _rows("questions_dev2.tsv")
 DEV3 = _rows("questions_dev3.tsv")
 DEV4 = _rows("questions_dev4.tsv")
+DEV5 = _rows("questions_dev5.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -116,18 +117,6 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # only among known words, keywords): en 139/144 (96.5 %), 40/40; es 134/144 (93.1 %), 40/40.
 # After the dev3 tuning (2026-12-06): en 142/144 (98.6 %), 40/40; es 137/144 (95.1 %), 40/40.
 # After the dev4 tuning (2026-12-07): en 142/144 (98.6 %), 40/40; es 139/144 (96.5 %), 40/40.
-DEV2_FLOORS = {"en": (0.97, 1.0), "es": (0.95, 1.0)}
-
-
-@pytest.mark.parametrize("locale", LOCALES)
-def test_dev2_questions_find_the_right_entry(locale):
-    right, on, rejected, off = _score(DEV2, locale)
-    assert on >= 140 and off >= 40
-    accuracy, rejection = DEV2_FLOORS[locale]
-    assert right / on >= accuracy, f"{locale}: {right}/{on}"
-    assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
-
-
 # questions_dev3.tsv: written blind from entry ids and one-line topics (round 3), then tuned on (development).
 # Before tuning, measured 2026-12-06: en 111/144 (77.1 %), 37/40 off-topic rejected;
 # es 109/144 (75.7 %), 39/40.
@@ -136,18 +125,6 @@ def test_dev2_questions_find_the_right_entry(locale):
 # going in circles, the therapist ending it; English loan words in Spanish; keywords): en 137/144 (95.1 %),
 # 40/40; es 137/144 (95.1 %), 40/40.
 # After the dev4 tuning (2026-12-07): en 137/144 (95.1 %), 40/40; es 138/144 (95.8 %), 40/40.
-DEV3_FLOORS = {"en": (0.94, 1.0), "es": (0.95, 1.0)}
-
-
-@pytest.mark.parametrize("locale", LOCALES)
-def test_dev3_questions_find_the_right_entry(locale):
-    right, on, rejected, off = _score(DEV3, locale)
-    assert on >= 140 and off >= 40
-    accuracy, rejection = DEV3_FLOORS[locale]
-    assert right / on >= accuracy, f"{locale}: {right}/{on}"
-    assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
-
-
 # questions_dev4.tsv: written blind from entry ids and one-line topics (round 4), then tuned on (development).
 # Before tuning, measured 2026-12-07: en 121/144 (84.0 %), 32/40 off-topic rejected;
 # es 119/144 (82.6 %), 31/40.
@@ -155,16 +132,29 @@ def test_dev3_questions_find_the_right_entry(locale):
 # speech, physical and retail therapy are not therapy here; "weekly" no longer turns every "week" into a
 # session-frequency word; a boss alone is no workplace scheme; phrase synonyms and keywords): en 143/144
 # (99.3 %), 40/40; es 141/144 (97.9 %), 37/40.
-DEV4_FLOORS = {"en": (0.98, 1.0), "es": (0.97, 0.9)}
+# questions_dev5.tsv: written blind from entry ids and one-line topics (round 5), then tuned on (development).
+# Before tuning, measured 2026-12-07: en 111/138 (80.4 %), 35/40 off-topic rejected;
+# es 106/138 (76.8 %), 38/40.
+# After (crisis words, "right now" and raising a topic count as therapy only among known words; CBD oil,
+# the motorbike CBT course and a WhatsApp group are not CBT or group therapy; keywords): en 137/138
+# (99.3 %), 40/40; es 135/138 (97.8 %), 40/40. The other development tables, measured the same day:
+# dev2 en 142/144, es 140/144; dev3 en 138/144, es 139/144; dev4 en 143/144, es 141/144 (38/40 off-topic).
+DEV_FLOORS = {
+    "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
+    "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
+    "questions_dev4.tsv": {"en": (0.98, 1.0), "es": (0.97, 0.9)},
+    "questions_dev5.tsv": {"en": (0.98, 1.0), "es": (0.97, 1.0)},
+}
 
 
+@pytest.mark.parametrize("table", DEV_FLOORS)
 @pytest.mark.parametrize("locale", LOCALES)
-def test_dev4_questions_find_the_right_entry(locale):
-    right, on, rejected, off = _score(DEV4, locale)
-    assert on >= 140 and off >= 40
-    accuracy, rejection = DEV4_FLOORS[locale]
-    assert right / on >= accuracy, f"{locale}: {right}/{on}"
-    assert rejected / off >= rejection, f"{locale}: {rejected}/{off} off-topic rejected"
+def test_development_questions_find_the_right_entry(table, locale):
+    right, on, rejected, off = _score(_rows(table), locale)
+    assert on >= 130 and off >= 40
+    accuracy, rejection = DEV_FLOORS[table][locale]
+    assert right / on >= accuracy, f"{table} {locale}: {right}/{on}"
+    assert rejected / off >= rejection, f"{table} {locale}: {rejected}/{off} off-topic rejected"
 
 
 def test_a_listed_phrase_counts_only_as_a_run_of_words():
@@ -196,6 +186,8 @@ def test_other_therapies_and_a_boss_are_not_talking_therapy():
     assert ask("cuantas sesiones de fisioterapia necesito para la rodilla", "es") is None
     assert ask("cuando empezar terapia de lenguaje con mi hija", "es") is None
     assert ask("how do I ask my boss for a pay rise", "en") is None
+    assert ask("how do i bring up a pay raise with my boss?", "en") is None
+    assert ask("how do I bring up my kids?", "en") is None  # raising children, not raising a topic
     assert ask("como le pido un aumento de sueldo a mi jefe", "es") is None
     found = ask("will my boss find out if I use the employee assistance programme", "en")
     assert found is not None and found.id == "eap"
@@ -283,6 +275,16 @@ DEV4_SAME_AS_ENTRY = frozenset(
     }
 )
 
+# dev5 rows likewise (the entries' example questions were there before dev5; checked with git diff).
+DEV5_SAME_AS_ENTRY = frozenset(
+    {
+        "is it normal to switch therapists",
+        "what info do you keep about me",
+        "cuánto dura la terapia de trauma?",
+        "qué pasa en la primera sesión de terapia?",
+    }
+)
+
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_test_questions_are_not_the_entries_own_wording(locale):
@@ -290,7 +292,8 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev2 = [row for row in DEV2 if row[2] not in DEV2_SAME_AS_ENTRY]
     dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
-    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4:
+    dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
+    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
             assert closest < 90, question

@@ -80,6 +80,7 @@ async def test_yes_takes_the_suggested_time_and_no_asks_for_another(
     await chat.send(no)  # not "never mind": the time question again
     assert (await engine.store.load(chat.who.key)).person.flow.step == "n:time:d"
     assert "What time of day suits you?" in chat.text and "time zone" not in chat.text
+    assert "couldn't read" not in chat.text  # a plain no is an answer, not a badly typed time
     await chat.send("8am")
     await chat.send(yes)  # it used to say "I couldn't read that as a time"
     assert "time zone" in chat.text
