@@ -175,6 +175,10 @@ def test_a_crisis_that_is_over_gets_no_check_question(detector: CrisisDetector, 
         # still softens it to the check question)
         ("years ago I tried to kill myself. I'm ok now but I have the pills saved", Risk.POSSIBLE),
         ("my ex used to hit me, I left him five years ago and I'm safe now", Risk.POSSIBLE),
+        # a parent asking about therapy for a child hurt in the past: asked, not the full crisis reply
+        ("what therapy helps a child who was sexually abused?", Risk.POSSIBLE),
+        ("my son was molested when he was 8, how do i find him a therapist", Risk.POSSIBLE),
+        ("my son is being molested by his coach, what do i do", Risk.CLEAR),
     ],
 )
 def test_a_past_crisis_still_counts_when_it_is_not_over(
