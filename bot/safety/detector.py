@@ -106,8 +106,79 @@ def _literal(word: str) -> str:
     return re.escape(_squeeze(word))
 
 
+Anchor = frozenset[str]
+"""Words one of which any match must contain ("kil", squeezed), or prefixes ending in "*" ("kil*")."""
+
+_COMMON = frozenset(
+    [
+        "i",
+        "im",
+        "me",
+        "my",
+        "a",
+        "an",
+        "the",
+        "to",
+        "and",
+        "of",
+        "in",
+        "on",
+        "it",
+        "is",
+        "be",
+        "so",
+        "for",
+        "that",
+        "this",
+        "you",
+        "he",
+        "she",
+        "they",
+        "we",
+        "at",
+        "with",
+        "just",
+        "all",
+        "not",
+        "dont",
+        "no",
+        "do",
+        "de",
+        "la",
+        "el",
+        "que",
+        "y",
+        "mi",
+        "en",
+        "lo",
+        "se",
+        "un",
+        "una",
+        "los",
+        "las",
+        "por",
+        "con",
+        "es",
+        "ya",
+        "te",
+        "le",
+    ]
+)
+"""Words too frequent to be a good anchor: a phrase is anchored on a rarer word when it has one."""
+
+
+def _rank(anchor: Anchor) -> tuple[bool, int, int]:
+    words = [w.rstrip("*") for w in anchor]
+    return (not any(w in _COMMON for w in words), min(map(len, words)), -len(anchor))
+
+
 class _Parser:
-    """Recursive-descent compiler from the phrase syntax to a regex over " w1 w2 ... wn "."""
+    """Recursive-descent compiler from the phrase syntax to a regex over " w1 w2 ... wn ".
+
+    Alongside the regex it finds the phrase's anchor: words one of which every match contains
+    (a mandatory word, or one of a mandatory choice), so a message holding none of a group's
+    anchors skips that group's regex. None when a phrase has no mandatory word.
+    """
 
     def __init__(self, source: str, macros: Mapping[str, str], depth: int = 0) -> None:
         self.source = source
@@ -115,12 +186,13 @@ class _Parser:
         self.pos = 0
         self.macros = macros
         self.depth = depth
+        self.anchor: Anchor | None = None
         leftover = _TOKEN.sub("", source).strip()
         if leftover:
             raise PatternError(f"unexpected {leftover!r} in {source!r}")
 
     def compile(self) -> str:
-        regex = self._alternatives()
+        regex, self.anchor = self._alternatives()
         if self.pos != len(self.tokens):
             raise PatternError(f"unbalanced ')' in {self.source!r}")
         return regex
@@ -128,59 +200,71 @@ class _Parser:
     def _peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def _alternatives(self) -> str:
+    def _alternatives(self) -> tuple[str, Anchor | None]:
         options = [self._sequence()]
         while self._peek() == "|":
             self.pos += 1
             options.append(self._sequence())
-        return options[0] if len(options) == 1 else "(?:" + "|".join(options) + ")"
+        if len(options) == 1:
+            return options[0]
+        anchors = [a for _, a in options]
+        anchor = None if None in anchors else frozenset().union(*anchors)  # type: ignore[arg-type]
+        return "(?:" + "|".join(r for r, _ in options) + ")", anchor
 
-    def _sequence(self) -> str:
-        parts: list[str] = []
+    def _sequence(self) -> tuple[str, Anchor | None]:
+        parts: list[tuple[str, Anchor | None]] = []
         while self._peek() not in (None, "|", ")"):
             parts.append(self._item())
         if not parts:
             raise PatternError(f"empty phrase or alternative in {self.source!r}")
-        return "".join(parts)
+        anchors = [a for _, a in parts if a is not None]
+        return "".join(r for r, _ in parts), max(anchors, key=_rank) if anchors else None
 
-    def _item(self) -> str:
+    def _item(self) -> tuple[str, Anchor | None]:
         token = self._peek()
         assert token is not None
         self.pos += 1
+        anchor: Anchor | None = None
         if token == "!":
             if self._peek() in (None, "|", ")"):
                 raise PatternError(f"'!' needs an item after it in {self.source!r}")
-            return f"(?!{self._item()})"
+            return f"(?!{self._item()[0]})", None
         if token == "..":
             atom = r"(?:\S+ ){0,2}"
         elif token == "...":
             atom = r"(?:\S+ ){0,4}"
         elif token == "(":
-            atom = "(?:" + self._alternatives() + ")"
+            inner, anchor = self._alternatives()
+            atom = "(?:" + inner + ")"
             if self._peek() != ")":
                 raise PatternError(f"missing ')' in {self.source!r}")
             self.pos += 1
         elif token == "$":
-            return "$"
+            return "$", None
         elif token.startswith("@"):
             name = token[1:]
             if name not in self.macros:
                 raise PatternError(f"unknown macro @{name} in {self.source!r}")
             if self.depth > 8:
                 raise PatternError(f"macros nest too deeply at @{name}")
-            atom = "(?:" + _Parser(self.macros[name], self.macros, self.depth + 1).compile() + ")"
+            macro = _Parser(self.macros[name], self.macros, self.depth + 1)
+            atom = "(?:" + macro.compile() + ")"
+            anchor = macro.anchor
         elif token in ("|", ")", "?", "*", "!"):
             raise PatternError(f"unexpected {token!r} in {self.source!r}")
         else:
             atom = _literal(token)
+            word = _squeeze(token)
             if self._peek() == "*":
                 self.pos += 1
                 atom += r"\S*"
+                word += "*"
             atom += " "
+            anchor = frozenset({word})
         if self._peek() == "?":
             self.pos += 1
-            atom = f"(?:{atom})?"
-        return atom
+            return f"(?:{atom})?", None
+        return atom, anchor
 
 
 def compile_phrase(source: str, macros: Mapping[str, str] | None = None) -> re.Pattern[str]:
@@ -247,12 +331,15 @@ class _Group:
     regex: re.Pattern[str]
     phrases: tuple[Phrase, ...]
     exclude: re.Pattern[str] | None
+    anchor: Anchor | None
+    """Every phrase's anchor words; a message with none of them cannot match (None: always try)."""
 
 
 class _Regex(str):
-    """A compiled phrase (regex text) that remembers where it was written, for error messages."""
+    """A compiled phrase (regex text) that remembers where it was written, and its anchor."""
 
     label: str = ""
+    anchor: Anchor | None = None
 
 
 def _regex_or_error(source: str, parts: Iterable[str]) -> re.Pattern[str]:
@@ -362,11 +449,13 @@ class _Rules:
 
 
 def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
+    parser = _Parser(source, macros)
     try:
-        regex = _Regex(_Parser(source, macros).compile())
+        regex = _Regex(parser.compile())
     except PatternError as exc:
         raise PatternError(f"{where}: {exc}") from exc
     regex.label = f"{where}: in {source!r}"
+    regex.anchor = parser.anchor
     return regex
 
 
@@ -478,7 +567,9 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
             continue
         named = [f"(?P<p{i}>{r})" for i, r in enumerate(regexes)]
         regex = _regex_or_error("(?<= )(?:" + "|".join(named) + ")", regexes)
-        groups.append(_Group(cat, level, regex, tuple(phrases), _union(per_exclude[cat])))
+        anchors = [r.anchor for r in regexes if isinstance(r, _Regex)]
+        anchor = None if None in anchors else frozenset().union(*anchors)  # type: ignore[arg-type]
+        groups.append(_Group(cat, level, regex, tuple(phrases), _union(per_exclude[cat]), anchor))
     return _Rules(
         words=words,
         typos=typos,
@@ -660,7 +751,10 @@ class CrisisDetector:
         if self._rules.exclude is not None:
             padded = _blank(self._rules.exclude, padded)
         blanked: dict[str, str] = {}
+        present = _anchor_keys(padded)
         for group in self._rules.groups:
+            if group.anchor is not None and group.anchor.isdisjoint(present):
+                continue  # none of its words is here: its regex cannot match
             text = blanked.get(group.category)
             if text is None:
                 text = _blank(group.exclude, padded) if group.exclude is not None else padded
@@ -732,6 +826,15 @@ def _beyond(pattern: re.Pattern[str], padded: str, start: int, end: int) -> bool
         return True
     starts = [start] + [i + 1 for i in range(start, end) if padded[i] == " "]
     return any((m := pattern.search(padded, pos)) is not None and m.end() > end for pos in starts)
+
+
+def _anchor_keys(padded: str) -> set[str]:
+    """What anchors a text can satisfy: its words, and every prefix of each followed by "*"."""
+    keys: set[str] = set()
+    for word in padded.split():
+        keys.add(word)
+        keys.update(word[:i] + "*" for i in range(1, len(word) + 1))
+    return keys
 
 
 def _blank(pattern: re.Pattern[str], padded: str) -> str:

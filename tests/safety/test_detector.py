@@ -339,3 +339,41 @@ def _shared() -> CrisisDetector:
     if not _DETECTOR:
         _DETECTOR.append(CrisisDetector.load())
     return _DETECTOR[0]
+
+
+# --- anchors: the words a group needs before its regex is tried ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("source", "anchor"),
+    [
+        ("i want to die", {"want"}),  # the longest mandatory word: likelier rare
+        ("(im|i am) (so)? tired of living", {"living"}),
+        ("kill* @me", {"kil*"}),
+        ("(end it|take my life) tonight", {"tonight"}),
+        ("(end it|take my life)", {"end", "take"}),  # one word of each choice
+        ("(i|you)? .. $", None),
+    ],
+)
+def test_a_phrase_anchor_is_a_word_every_match_needs(source: str, anchor: set[str] | None) -> None:
+    from bot.safety.detector import _Parser
+
+    parser = _Parser(source, {"me": "(myself|me)"})
+    parser.compile()
+    assert parser.anchor == (None if anchor is None else frozenset(anchor))
+
+
+def test_anchors_never_skip_a_group_that_would_match(detector: CrisisDetector) -> None:
+    """Skipping groups whose anchor words are absent changes no decision: wherever a group's regex
+    matches a table row, the row holds one of the group's anchors."""
+    from bot.safety.detector import _anchor_keys, _squeeze
+
+    rules = detector._rules
+    assert all(group.anchor for group in rules.groups)  # every group can be skipped
+    for name in (*TUNED, *HELD_OUT):
+        for row in _rows(name):
+            padded = f" {_squeeze(detector.canonical(row.text))} "
+            present = _anchor_keys(padded)
+            for group in rules.groups:
+                if group.regex.search(padded):
+                    assert group.anchor is not None and not group.anchor.isdisjoint(present), row.text
