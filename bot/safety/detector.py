@@ -109,61 +109,11 @@ def _literal(word: str) -> str:
 Anchor = frozenset[str]
 """Words one of which any match must contain ("kil", squeezed), or prefixes ending in "*" ("kil*")."""
 
-_COMMON = frozenset(
-    [
-        "i",
-        "im",
-        "me",
-        "my",
-        "a",
-        "an",
-        "the",
-        "to",
-        "and",
-        "of",
-        "in",
-        "on",
-        "it",
-        "is",
-        "be",
-        "so",
-        "for",
-        "that",
-        "this",
-        "you",
-        "he",
-        "she",
-        "they",
-        "we",
-        "at",
-        "with",
-        "just",
-        "all",
-        "not",
-        "dont",
-        "no",
-        "do",
-        "de",
-        "la",
-        "el",
-        "que",
-        "y",
-        "mi",
-        "en",
-        "lo",
-        "se",
-        "un",
-        "una",
-        "los",
-        "las",
-        "por",
-        "con",
-        "es",
-        "ya",
-        "te",
-        "le",
-    ]
-)
+_COMMON_WORDS = """
+i im me my a an the to and of in on it is be so for that this you he she they we at with just all not dont
+no do de la el que y mi en lo se un una los las por con es ya te le
+"""
+_COMMON = frozenset(_COMMON_WORDS.split())
 """Words too frequent to be a good anchor: a phrase is anchored on a rarer word when it has one."""
 
 
