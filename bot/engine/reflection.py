@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain import ANSWERS, ENDINGS, REASONS, Flow, Person
+from bot.domain import ANSWERS, ENDINGS, REASONS, Flow, Person, copy_with
 from bot.engine.say import ANY_STEP, Choice, Say, payload
 from bot.engine.steps import (
     COUNTRY,
@@ -212,7 +212,7 @@ def _answered(flow: Flow, step: AskReason, value: str, _named: str | None) -> tu
     answers = {k: v for k, v in flow.answers.items() if k != step.reason}
     if value != "skip":
         answers[step.reason] = value
-    flow = replace(flow, answers=answers)
+    flow = copy_with(flow, answers=answers)
     return flow, after_reason(step, flow)
 
 

@@ -9,9 +9,9 @@ typed values below and never split the text themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from bot.domain import REASONS, Flow
+from bot.domain import REASONS, Flow, copy_with
 
 
 class Step:
@@ -143,4 +143,4 @@ def history(flow: Flow) -> list[Step]:
 
 def advance(flow: Flow, to: Step) -> Flow:
     """Move forward, remembering where we were so Back (and a sub-flow's end) can return."""
-    return replace(flow, step=str(to), history=(*flow.history, flow.step)[-HISTORY_KEEP:])
+    return copy_with(flow, step=str(to), history=(*flow.history, flow.step)[-HISTORY_KEEP:])
