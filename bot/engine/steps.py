@@ -10,6 +10,7 @@ typed values below and never split the text themselves.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.domain import REASONS, Flow, copy_with
 
@@ -112,6 +113,7 @@ HISTORY_KEEP = 20  # steps of history a flow keeps
 _BY_REASON = {"reason:": AskReason, "suggest:": Suggest, "confirm:": Confirm}
 
 
+@lru_cache(maxsize=1024)  # a turn parses the same few texts several times; steps are immutable
 def parse(text: str) -> Step:
     """The typed step a stored text names."""
     kind, sep, rest = text.partition(":")
