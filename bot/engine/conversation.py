@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bot.domain import Incoming, Kind, UserData
+from bot.domain import Incoming, Kind, UserData, copy_with
 from bot.engine.commands import COMMANDS
 from bot.engine.text import Text
 from bot.engine.turn import Context, TurnResult, clean_text
@@ -21,7 +21,9 @@ def step(data: UserData, event: Incoming, ctx: Context) -> TurnResult:
     turn = Text(data, event, ctx)
     if turn.person is not None:
         turn.upgrade_flow()
-        turn.person = replace(turn.person, last_seen_at=ctx.now, locale=ctx.locale, chat_id=event.who.chat_id)
+        turn.person = copy_with(
+            turn.person, last_seen_at=ctx.now, locale=ctx.locale, chat_id=event.who.chat_id
+        )
     if event.kind is Kind.COMMAND and event.command not in COMMANDS and turn.stops(event.command):
         turn.event = event = replace(event, kind=Kind.TEXT, text=event.command)  # "/stop" is "stop" typed
     schedule = turn.data.schedule

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
-from bot.domain import Attachment, Button, Incoming, Kind, Outgoing, UserData, UserKey
+from bot.domain import Attachment, Incoming, Kind, Outgoing, UserData, UserKey
 from bot.engine import mydata
 from bot.engine.community import Community
 from bot.engine.conversation import step
@@ -192,10 +192,7 @@ class Engine:
         out = []
         for say in says:
             text = self.templates.render(say.template, locale, markup, **say.values)
-            buttons = tuple(
-                tuple(Button(self.templates.label(c.label, locale, **c.values), c.payload) for c in row)
-                for row in say.buttons
-            )
+            buttons = self.templates.buttons(say.buttons, locale)
             attachment = Attachment(*say.attachment) if say.attachment else None
             out.append(Outgoing(text=text, buttons=buttons, attachment=attachment, urgent=say.urgent))
         return out

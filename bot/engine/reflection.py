@@ -8,9 +8,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from bot.domain import ANSWERS, ENDINGS, REASONS, Flow, Person
+from bot.domain import ANSWERS, ENDINGS, REASONS, Flow, Person, copy_with
 from bot.engine.say import ANY_STEP, Choice, Say, payload
 from bot.engine.steps import (
     COUNTRY,
@@ -75,8 +76,9 @@ def country_choices() -> tuple[tuple[Choice, ...], ...]:
     return tuple(rows)
 
 
+@lru_cache(maxsize=64)  # the reflection's questions are fewer; each is the same reply every time
 def question(step: Step) -> Say:
-    """The question a step asks, with its buttons."""
+    """The question a step asks, with its buttons (built once per step: a `Say` is immutable)."""
     if step == COUNTRY:
         return Say("ask_country", buttons=country_choices())
     if step == ENDING:
@@ -212,7 +214,7 @@ def _answered(flow: Flow, step: AskReason, value: str, _named: str | None) -> tu
     answers = {k: v for k, v in flow.answers.items() if k != step.reason}
     if value != "skip":
         answers[step.reason] = value
-    flow = replace(flow, answers=answers)
+    flow = copy_with(flow, answers=answers)
     return flow, after_reason(step, flow)
 
 

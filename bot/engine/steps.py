@@ -9,9 +9,10 @@ typed values below and never split the text themselves.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import lru_cache
 
-from bot.domain import REASONS, Flow
+from bot.domain import REASONS, Flow, copy_with
 
 
 class Step:
@@ -112,6 +113,7 @@ HISTORY_KEEP = 20  # steps of history a flow keeps
 _BY_REASON = {"reason:": AskReason, "suggest:": Suggest, "confirm:": Confirm}
 
 
+@lru_cache(maxsize=1024)  # a turn parses the same few texts several times; steps are immutable
 def parse(text: str) -> Step:
     """The typed step a stored text names."""
     kind, sep, rest = text.partition(":")
@@ -143,4 +145,4 @@ def history(flow: Flow) -> list[Step]:
 
 def advance(flow: Flow, to: Step) -> Flow:
     """Move forward, remembering where we were so Back (and a sub-flow's end) can return."""
-    return replace(flow, step=str(to), history=(*flow.history, flow.step)[-HISTORY_KEEP:])
+    return copy_with(flow, step=str(to), history=(*flow.history, flow.step)[-HISTORY_KEEP:])

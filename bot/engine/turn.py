@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from bot.domain import Flow, Incoming, Person, UserData
+from bot.domain import Flow, Incoming, Person, UserData, copy_with
 from bot.engine import grounding as g
 from bot.engine import nudging as n
 from bot.engine import reflection as r
@@ -111,8 +111,8 @@ class Turn:
             return TurnResult(UserData(), self.says, forget=True, tail=self.tail)
         person, offered = self.person, _typed_answers(self.says)
         if person is not None:  # kept with what they chose; with nothing stored, in memory only
-            person, offered = replace(person, flow=replace(person.flow, offered=offered)), ()
-        return TurnResult(replace(self.data, person=person), self.says, tail=self.tail, offered=offered)
+            person, offered = copy_with(person, flow=copy_with(person.flow, offered=offered)), ()
+        return TurnResult(copy_with(self.data, person=person), self.says, tail=self.tail, offered=offered)
 
     @property
     def flow(self) -> Flow:
@@ -126,7 +126,7 @@ class Turn:
 
     def _set_flow(self, flow: Flow) -> None:
         assert self.person is not None
-        self.person = replace(self.person, flow=flow)
+        self.person = copy_with(self.person, flow=flow)
 
     def say(
         self,

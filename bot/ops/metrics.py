@@ -6,6 +6,8 @@ Never a person's words, a user id or a chat id (tests/ops scrape /metrics and ch
 
 from __future__ import annotations
 
+from functools import cache
+
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -60,10 +62,18 @@ CRISIS_TEMPLATES = frozenset({"crisis", "crisis_check"})
 CHECK_TEMPLATE = "risk_check"
 
 
+@cache
+def _turn_series(platform: str) -> tuple[Counter, Histogram]:
+    """A platform's turn counter and duration histogram (`labels` takes a lock and checks its arguments
+    on every call; the platforms are few and these series are never removed)."""
+    return TURNS.labels(platform), TURN_SECONDS.labels(platform)
+
+
 def observe_turn(platform: str, seconds: float, templates: list[str]) -> None:
     """Count one turn, its duration and whether it brought the crisis lines or the check question."""
-    TURNS.labels(platform).inc()
-    TURN_SECONDS.labels(platform).observe(seconds)
+    turns, durations = _turn_series(platform)
+    turns.inc()
+    durations.observe(seconds)
     if CRISIS_TEMPLATES.intersection(templates):
         CRISIS_REPLIES.labels(platform).inc()
     if CHECK_TEMPLATE in templates:
