@@ -73,8 +73,11 @@ class Text(Buttons):
         if self.person is None:
             if ab.match_answer(text, ("yes",), self.ctx.locale) == "yes":
                 self._press(payload(ANY_STEP, "consent"))  # "yes" typed at "Shall we begin?"
-            elif kb.looks_like_question(text, self.ctx.locale) and kb.ask(text, self.ctx.locale) is not None:
-                self._question(text)
+            elif (
+                kb.looks_like_question(text, self.ctx.locale)
+                and (entry := kb.ask(text, self.ctx.locale)) is not None
+            ):
+                self._kb_reply(entry)
             else:
                 self.say("start_hint")  # "what is this?": who we are and how to begin, not "I don't know"
             return
@@ -134,8 +137,9 @@ class Text(Buttons):
         if at == CRISIS:
             return self._safe_or_not(text)
         asking = kb.looks_like_question(text, self.ctx.locale)
-        if asking and kb.ask(text, self.ctx.locale) is not None:
-            return self._question(text)
+        if asking and (entry := kb.ask(text, self.ctx.locale)) is not None:
+            self._kb_reply(entry)
+            return True
         story = self._story(at, text)
         if story is not None:
             self._set_flow(advance(self.flow, Confirm(story)))
@@ -185,13 +189,16 @@ class Text(Buttons):
         the same question again. False when the text does not read as a question."""
         if not kb.looks_like_question(text, self.ctx.locale):
             return False
-        entry = kb.ask(text, self.ctx.locale)
+        self._kb_reply(kb.ask(text, self.ctx.locale))
+        return True
+
+    def _kb_reply(self, entry: kb.Entry | None) -> None:
+        """The knowledge base's answer, or the honest "I don't know"; then the same question again."""
         if entry is None:
             self.say("kb_unknown")
         else:
             self.say("kb_answer", answer=entry.answer)
         self.restate()
-        return True
 
     def _match_choice(self, text: str) -> Choice | None:
         """Typing a button's label works like pressing it."""
