@@ -692,7 +692,12 @@ class CrisisDetector:
         pattern method below expects; `start` is where the new message begins in it.
         """
         found = next(self._matches(squeezed, start), None)
-        return None if found is None else (found[0], found[1], self._level(found[0], f" {squeezed} "))
+        if found is None:
+            return None
+        padded = f" {squeezed} "
+        if self._rules.exclude is not None:
+            padded = _blank(self._rules.exclude, padded)  # "not kidding" is no joke marker
+        return found[0], found[1], self._level(found[0], padded)
 
     def _matches(self, squeezed: str, start: int) -> Iterator[tuple[Phrase, str]]:
         """The first matching phrase of each group, most urgent first, with its words."""

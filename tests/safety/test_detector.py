@@ -142,6 +142,23 @@ def test_idiom_does_not_hide_a_crisis_in_the_same_message(detector: CrisisDetect
     assert detector.detect(text) == Signal("active_ideation")
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # saying it is no joke keeps the full crisis reply
+        ("i want to kill myself and im not kidding", Risk.CLEAR),
+        ("i want to kill myself, not joking", Risk.CLEAR),
+        ("quiero matarme, no es broma", Risk.CLEAR),
+        # a joke marker still softens it to the check question
+        ("i want to kill myself lol", Risk.POSSIBLE),
+        ("me quiero matar jaja", Risk.POSSIBLE),
+    ],
+)
+def test_no_joke_is_not_a_joke_marker(detector: CrisisDetector, text: str, expected: Risk) -> None:
+    signal = detector.detect(text)
+    assert signal is not None and signal.level is expected
+
+
 def test_most_urgent_category_wins(detector: CrisisDetector) -> None:
     text = "I want to die and I have the pills saved"
     assert detector.detect(text) == Signal("preparatory")
