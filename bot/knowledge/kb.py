@@ -3,7 +3,10 @@
 Retrieval is BM25 (the rank-bm25 library) over each entry's example questions (counted twice),
 keywords and answer. Text is folded (case, accents, punctuation), synonyms and acronyms become one
 word ("PE" = "prolonged exposure"), words become their Snowball stems (the snowballstemmer library)
-and the locale's stop words are dropped.
+and the locale's stop words are dropped, and so are its stop phrases, runs of words that say nothing about
+the question ("what is it called", "cómo se llama", "good afternoon"). A number followed by one of the
+locale's `ages` words ("11 year old", "45 years old") becomes a child's or an adult's age, so a grown-up's
+age does not read as a question about children's therapy, nor "old" as a former therapist.
 
 A best score is only trusted when it explains enough of the question: it is normalised by the most
 the question's words could score (each word's idf times k1 + 1; a word the base has never seen counts
@@ -75,13 +78,25 @@ class Hit:
     score: float
 
 
+@dataclass(frozen=True)
+class Ages:
+    """How a locale says an age ("years old") and the search words a child's and an adult's age become."""
+
+    words: tuple[str, ...]
+    child: str
+    adult: str
+    adult_from: int = 18
+
+
 class Tokeniser:
     """One locale's way of turning text into search words.
 
     Text is folded and split, every word is stemmed (Snowball), and then synonym forms are matched
     longest first, as typed or as stems, and become their one canonical word, so a form listed once
-    also finds its plurals and tenses ("counsellor" finds "counsellors"). Last, stop words (judged on
-    the word as typed) are dropped; a canonical word never is.
+    also finds its plurals and tenses ("counsellor" finds "counsellors"). A stop phrase is matched the
+    same way, as one of those forms, and dropped as a whole ("se llama" is no call, "me habló de" no
+    talking). A number followed by an age form ("years old") becomes the child or the adult word of `ages`.
+    Last, stop words (judged on the word as typed) are dropped; a canonical word never is.
     """
 
     def __init__(
@@ -89,16 +104,26 @@ class Tokeniser:
         stop_words: Sequence[str],
         synonyms: Mapping[str, Sequence[str]],
         language: str | None = None,
+        stop_phrases: Sequence[str] = (),
+        ages: Ages | None = None,
     ) -> None:
         self._stem = stemmer(language)
+        self._ages = ages
+        self._age_forms = (
+            frozenset(tuple(fold(f, squeeze=False).split()) for f in ages.words) if ages else frozenset()
+        )
+        self._age_lengths = sorted({len(f) for f in self._age_forms}, reverse=True)
         self._stop = frozenset(fold(w, squeeze=False) for w in stop_words)
         # Forms as typed, and as stems; a stem two keys (or a key and a stop word) share is ambiguous
         # ("medic" is both "medicamento" and "médico", "par" both "parar" and "para"): only typed forms then.
         self._exact: dict[tuple[str, ...], str] = {}
         by_stem: dict[tuple[str, ...], set[str]] = {}
-        for key, forms in synonyms.items():
-            canon = fold(key, squeeze=False).replace(" ", "")
-            for form in (key, *forms):
+        groups = [
+            (fold(key, squeeze=False).replace(" ", ""), (key, *forms)) for key, forms in synonyms.items()
+        ]
+        groups.append(("", tuple(stop_phrases)))  # the empty canonical word: dropped
+        for canon, forms in groups:
+            for form in forms:
                 words = tuple(fold(form, squeeze=False).split())
                 if words:
                     self._exact.setdefault(words, canon)
@@ -120,10 +145,23 @@ class Tokeniser:
         out: list[str] = []
         i = 0
         while i < len(words):
+            if self._ages and words[i].isdigit():
+                age = next(
+                    (n for n in self._age_lengths if tuple(words[i + 1 : i + 1 + n]) in self._age_forms), 0
+                )
+                if age:
+                    out.append(
+                        self._ages.child if int(words[i]) < self._ages.adult_from else self._ages.adult
+                    )
+                    i += 1 + age
+                    continue
             for n in range(min(self._longest, len(words) - i), 0, -1):
-                canon = self._exact.get(tuple(words[i : i + n])) or self._by_stem.get(tuple(stems[i : i + n]))
+                canon = self._exact.get(tuple(words[i : i + n]))
+                if canon is None:
+                    canon = self._by_stem.get(tuple(stems[i : i + n]))
                 if canon is not None:
-                    out.append(canon)
+                    if canon:
+                        out.append(canon)
                     i += n
                     break
             else:
@@ -175,7 +213,13 @@ class KnowledgeBase:
         """Read `messages/<locale>/knowledge.toml` (raises KnowledgeError or FileNotFoundError)."""
         path = (root or MESSAGES_DIR) / locale / "knowledge.toml"
         doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        tokenise = Tokeniser(_strings(doc, "stop_words", path), doc.get("synonyms", {}), _language(doc, path))
+        tokenise = Tokeniser(
+            _strings(doc, "stop_words", path),
+            doc.get("synonyms", {}),
+            _language(doc, path),
+            _strings(doc, "stop_phrases", path),
+            _ages(doc, path),
+        )
         entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
         return cls(
             locale,
@@ -197,7 +241,9 @@ class KnowledgeBase:
 
     def search(self, text: str, limit: int = 3) -> list[Hit]:
         """The best few entries for a question, best first, with normalised scores (no threshold)."""
-        tokens = self.tokenise(text)
+        # A number the base has never seen ("a woman of 68", "150 a session") says nothing about which entry
+        # answers: it is left out rather than counted against the question as an unknown word.
+        tokens = [t for t in self.tokenise(text) if not t.isdigit() or t in self._vocabulary]
         if not tokens:
             return []
         scores = [0.0] * len(self.entries)
@@ -262,6 +308,28 @@ def _language(doc: Mapping[str, object], path: Path) -> str | None:
     if not isinstance(language, str) or language not in snowballstemmer.algorithms():
         raise KnowledgeError(f"{path}: stemmer must name a Snowball algorithm such as 'english'")
     return language
+
+
+def _ages(doc: Mapping[str, object], path: Path) -> Ages | None:
+    raw = doc.get("ages")
+    if raw is None:
+        return None
+    if not isinstance(raw, dict) or set(raw) - {"words", "child", "adult", "adult_from"}:
+        raise KnowledgeError(f"{path}: ages must be a table of words, child, adult and adult_from")
+    words, child, adult = raw.get("words"), raw.get("child"), raw.get("adult")
+    adult_from = raw.get("adult_from", 18)
+    if (
+        not isinstance(words, list)
+        or not words
+        or not all(isinstance(w, str) and w.strip() for w in words)
+        or not isinstance(child, str)
+        or not isinstance(adult, str)
+        or not isinstance(adult_from, int)
+    ):
+        raise KnowledgeError(
+            f"{path}: ages needs words (a list), child and adult (words) and adult_from (a number)"
+        )
+    return Ages(tuple(words), fold(child, squeeze=False), fold(adult, squeeze=False), adult_from)
 
 
 def _threshold(doc: Mapping[str, object], path: Path) -> float:

@@ -32,6 +32,7 @@ DEV2 = _rows("questions_dev2.tsv")
 DEV3 = _rows("questions_dev3.tsv")
 DEV4 = _rows("questions_dev4.tsv")
 DEV5 = _rows("questions_dev5.tsv")
+DEV6 = _rows("questions_dev6.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -139,19 +140,38 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # the motorbike CBT course and a WhatsApp group are not CBT or group therapy; keywords): en 137/138
 # (99.3 %), 40/40; es 135/138 (97.8 %), 40/40. The other development tables, measured the same day:
 # dev2 en 142/144, es 140/144; dev3 en 138/144, es 139/144; dev4 en 143/144, es 141/144 (38/40 off-topic).
+# questions_dev6.tsv: written blind from entry ids and one-line topics (round 6: regional Spanish, Spanglish,
+# non-native English, teens, older adults, methods described without their names, hard off-topic lines sharing
+# words with the topics), then tuned on (development); labels reviewed, none changed.
+# Before tuning, measured 2026-12-08: en 80/96 (83.3 %), 26/30 off-topic rejected; es 80/96 (83.3 %), 25/30.
+# After (stop phrases dropped whole: "what is it called", "cómo se llama", "me habló de", greetings; an
+# unseen number no longer counts against a question; "45 years old" is an adult's age, "11 year old" a
+# child's; not therapy: working from home, an online shop or course, a work meeting, a job interview, a class
+# group, changing school, a pay rise; "safe with men" is about the therapist, not danger; "options" is no
+# longer "optional"; phrase synonyms for an intro call, no insurance, a therapist's age, not being ready yet,
+# campus services, confidentiality limits; method descriptions as keywords): en 93/96 (96.9 %), 30/30;
+# es 95/96 (99.0 %), 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 188/193 -> 188/193,
+# es 115/119 -> 115/119; dev2 en 142/144 -> 142/144, es 140/144 -> 142/144; dev3 en 138/144 -> 138/144,
+# es 139/144 -> 139/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both);
+# dev5 en 137/138 -> 138/138, es 135/138 -> 135/138; every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
     "questions_dev4.tsv": {"en": (0.98, 1.0), "es": (0.97, 0.9)},
     "questions_dev5.tsv": {"en": (0.98, 1.0), "es": (0.97, 1.0)},
+    "questions_dev6.tsv": {"en": (0.96, 1.0), "es": (0.98, 1.0)},
 }
+# Rows each development table must hold per locale (on-topic, off-topic): dev6 is smaller (96 and 30).
+DEV_SIZES = {"questions_dev6.tsv": (96, 30)}
 
 
 @pytest.mark.parametrize("table", DEV_FLOORS)
 @pytest.mark.parametrize("locale", LOCALES)
 def test_development_questions_find_the_right_entry(table, locale):
     right, on, rejected, off = _score(_rows(table), locale)
-    assert on >= 130 and off >= 40
+    least_on, least_off = DEV_SIZES.get(table, (130, 40))
+    assert on >= least_on and off >= least_off
     accuracy, rejection = DEV_FLOORS[table][locale]
     assert right / on >= accuracy, f"{table} {locale}: {right}/{on}"
     assert rejected / off >= rejection, f"{table} {locale}: {rejected}/{off} off-topic rejected"
@@ -193,6 +213,44 @@ def test_other_therapies_and_a_boss_are_not_talking_therapy():
     assert found is not None and found.id == "eap"
     found = ask("se entera mi jefe si uso el programa de ayuda al empleado", "es")
     assert found is not None and found.id == "eap"
+
+
+def test_work_shops_courses_and_meetings_are_not_therapy():
+    assert ask("can i still work from home if my internet keeps dropping", "en") is None
+    assert ask("best online store for cheap phone cases", "en") is None
+    assert ask("is it rude to end a zoom meeting early", "en") is None
+    assert ask("what should i ask at the end of a job interview", "en") is None
+    assert ask("¿qué curso online barato me recomiendas para aprender inglés?", "es") is None
+    assert ask("mi grupo de la universidad no hace nada del trabajo, ¿qué hago?", "es") is None
+    assert ask("¿cómo termino bien un correo formal para una empresa?", "es") is None
+    assert ask("¿cómo saco el tema de un aumento con mi jefe?", "es") is None
+    found = ask("does online therapy work from home as well as in person?", "en")
+    assert found is not None and found.id == "online_therapy"
+
+
+def test_stop_phrases_are_dropped_whole():
+    en = knowledge("en").tokenise
+    assert en("what is it called") == [] and en("good afternoon") == []
+    assert "call" in en("I called the helpline, they will call me back")
+    es = knowledge("es").tokenise
+    assert es("¿cómo se llama?") == [] and "llamada" in es("una llamada gratis")
+    assert es("mi psiquiatra me habló de la PE") == es("mi psiquiatra, la PE")
+
+
+def test_an_age_is_a_child_or_an_adult_not_a_number():
+    en = knowledge("en").tokenise
+    assert en("my 11 year old") == en("my kid") and "adult" in en("I am 45 years old")
+    found = ask("I am 45 years old, is it too late to try EMDR?", "en")
+    assert found is not None and found.id == "emdr"
+    found = ask("my 9 yo saw something awful, is there trauma therapy for her", "en")
+    assert found is not None and found.id == "tf_cbt"
+
+
+def test_safe_with_men_is_about_the_therapist_not_a_crisis():
+    found = ask("can I ask for a female therapist? I don't feel safe with men", "en")
+    assert found is not None and found.id in {"culture", "preferences"}
+    found = ask("I don't feel safe right now", "en")
+    assert found is not None and found.id == "crisis_help"
 
 
 def test_a_week_or_a_month_is_not_how_often():
@@ -293,7 +351,8 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
-    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5:
+    # dev6 needs no such set: none of its rows came out within a word of an entry's example question.
+    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
             assert closest < 90, question
@@ -415,5 +474,12 @@ def test_loader_refuses_a_missing_source(tmp_path):
 def test_loader_refuses_duplicate_ids(tmp_path):
     entry = '[[entry]]\nid = "a"\nquestions = ["q?"]\nanswer = "An answer."\nsource = "s"\n'
     root = _write(tmp_path, entry + entry)
+    with pytest.raises(KnowledgeError):
+        KnowledgeBase.load("xx", root)
+
+
+def test_loader_refuses_malformed_ages(tmp_path):
+    entry = '[[entry]]\nid = "a"\nquestions = ["q?"]\nanswer = "An answer."\nsource = "s"\n'
+    root = _write(tmp_path, 'ages = { words = "years old", child = "kid" }\n' + entry)
     with pytest.raises(KnowledgeError):
         KnowledgeBase.load("xx", root)
