@@ -159,6 +159,20 @@ def test_no_joke_is_not_a_joke_marker(detector: CrisisDetector, text: str, expec
     assert signal is not None and signal.level is expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("no way!", None),
+        ("cost was the killer. 150 a session, no way", None),
+        ("there is no way out for me", Risk.POSSIBLE),
+        ("no escape from this", Risk.POSSIBLE),
+    ],
+)
+def test_no_way_alone_is_not_being_trapped(detector: CrisisDetector, text: str, expected: Risk | None) -> None:
+    signal = detector.detect(text)
+    assert (signal and signal.level) == expected
+
+
 def test_most_urgent_category_wins(detector: CrisisDetector) -> None:
     text = "I want to die and I have the pills saved"
     assert detector.detect(text) == Signal("preparatory")
