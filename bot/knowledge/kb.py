@@ -17,13 +17,17 @@ homework…) among words the base nearly all knows (UNSEEN_SHARE), so small talk
 word with an answer ("good evening", "my algebra homework", "how long does pasta take") is not answered.
 A listed phrase ("mental health", "sliding scale") counts only as that run of words, and a longer
 question mostly of words the base has never seen (FOREIGN_SHARE) is about something else even with a
-domain word in it ("the grounding wire in my electrical panel").
+domain word in it ("the grounding wire in my electrical panel"). A question holding one of the locale's
+`elsewhere_words` (a pet, a vet, a CPT billing code, .NET) is about something else unless it also holds one
+of `elsewhere_unless` (therapy, a therapist, PTSD). An opener that breaks in at the start ("wait, what's
+CPT?", "espera, ¿qué es...?") is dropped when a comma or a question word follows it.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -106,8 +110,11 @@ class Tokeniser:
         language: str | None = None,
         stop_phrases: Sequence[str] = (),
         ages: Ages | None = None,
+        openers: Sequence[str] = (),
+        question_words: Sequence[str] = (),
     ) -> None:
         self._stem = stemmer(language)
+        self._opener = _opener_regex(openers, question_words)
         self._ages = ages
         self._age_forms = (
             frozenset(tuple(fold(f, squeeze=False).split()) for f in ages.words) if ages else frozenset()
@@ -140,6 +147,8 @@ class Tokeniser:
         return [w if w.isdigit() else self._stem(w) for w in words]
 
     def __call__(self, text: str) -> list[str]:
+        if self._opener is not None:
+            text = self._opener.sub("", _unaccent(text), count=1)
         words = fold(text, squeeze=False).split()
         stems = self._stems(words)
         out: list[str] = []
@@ -183,6 +192,8 @@ class KnowledgeBase:
         domain_words: Sequence[str] = (),
         threshold: float = THRESHOLD,
         context_words: Sequence[str] = (),
+        elsewhere_words: Sequence[str] = (),
+        elsewhere_unless: Sequence[str] = (),
     ) -> None:
         if not entries:
             raise KnowledgeError(f"{locale}: no entries")
@@ -197,6 +208,8 @@ class KnowledgeBase:
         # as that run of words: "health" or "sliding" alone is no sign of therapy.
         self._domain = _phrases(domain_words, tokenise)
         self._context = _phrases(context_words, tokenise) - self._domain
+        self._elsewhere = _phrases(elsewhere_words, tokenise)
+        self._elsewhere_unless = _phrases(elsewhere_unless, tokenise)
         self.threshold = threshold
         self._indexes = (
             (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
@@ -219,6 +232,8 @@ class KnowledgeBase:
             _language(doc, path),
             _strings(doc, "stop_phrases", path),
             _ages(doc, path),
+            _strings(doc, "openers", path),
+            _strings(doc, "question_words", path),
         )
         entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
         return cls(
@@ -229,6 +244,8 @@ class KnowledgeBase:
             _strings(doc, "domain_words", path),
             _threshold(doc, path),
             _strings(doc, "context_words", path),
+            _strings(doc, "elsewhere_words", path),
+            _strings(doc, "elsewhere_unless", path),
         )
 
     def entry(self, entry_id: str) -> Entry:
@@ -268,13 +285,20 @@ class KnowledgeBase:
         words the base knows (at most UNSEEN_SHARE of them new, numbers aside): "the first session of
         parliament" and "my algebra homework" are not. A domain word is not enough in a question of
         FOREIGN_MIN words or more of which most are new to the base: "my dog is on meds for arthritis".
+        Numbers are left out of both counts. A question holding one of the `elsewhere_words` (a pet, a
+        vet, a billing code) is about something else, unless it also holds one of `elsewhere_unless`
+        (therapy, a therapist, PTSD): "is there anxiety medication for dogs" is not answered, "can I bring
+        my dog to therapy" may be.
         """
         if not self._domain:
             return True
-        unseen = sum(1 for t in tokens if t not in self._vocabulary and not t.isdigit())
+        if _holds(tokens, self._elsewhere) and not _holds(tokens, self._elsewhere_unless):
+            return False  # "is there medication for cats", "the CPT code on my bill"
+        words = [t for t in tokens if not t.isdigit()]
+        unseen = sum(1 for t in words if t not in self._vocabulary)
         if _holds(tokens, self._domain):
-            return len(tokens) < FOREIGN_MIN or unseen <= FOREIGN_SHARE * len(tokens)
-        return _holds(tokens, self._context) and unseen <= UNSEEN_SHARE * len(tokens)
+            return len(words) < FOREIGN_MIN or unseen <= FOREIGN_SHARE * len(words)
+        return _holds(tokens, self._context) and unseen <= UNSEEN_SHARE * len(words)
 
     def looks_like_question(self, text: str) -> bool:
         """A question mark, or a first word such as "what", "how", "is", "can"."""
@@ -282,6 +306,25 @@ class KnowledgeBase:
             return True
         folded = fold(text, squeeze=False)
         return any(folded == w or folded.startswith(w + " ") for w in self._question_words)
+
+
+def _unaccent(text: str) -> str:
+    """Case and accents folded, apostrophes dropped, punctuation kept (so an opener's comma can be seen)."""
+    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("\u2019", "")
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
+def _opener_regex(openers: Sequence[str], question_words: Sequence[str]) -> re.Pattern[str] | None:
+    """Openers at the very start, followed by a comma (or other mark) or by one of the question words."""
+    forms = sorted({fold(o, squeeze=False) for o in openers if fold(o)}, key=len, reverse=True)
+    if not forms:
+        return None
+    asks = sorted({fold(w, squeeze=False) for w in question_words if fold(w)}, key=len, reverse=True)
+    opener = "|".join(r"\s+".join(map(re.escape, f.split())) for f in forms)
+    follow = r"\s*[,.;:!?¿¡…-]+"
+    if asks:
+        follow += r"|\s+(?=(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in asks) + r")\b)"
+    return re.compile(r"^[\W_]*(?:" + opener + r")(?:" + follow + r")")
 
 
 def _phrases(words: Sequence[str], tokenise: Tokeniser) -> frozenset[tuple[str, ...]]:

@@ -33,6 +33,7 @@ DEV3 = _rows("questions_dev3.tsv")
 DEV4 = _rows("questions_dev4.tsv")
 DEV5 = _rows("questions_dev5.tsv")
 DEV6 = _rows("questions_dev6.tsv")
+DEV7 = _rows("questions_dev7.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -155,15 +156,32 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # es 115/119 -> 115/119; dev2 en 142/144 -> 142/144, es 140/144 -> 142/144; dev3 en 138/144 -> 138/144,
 # es 139/144 -> 139/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both);
 # dev5 en 137/138 -> 138/138, es 135/138 -> 135/138; every off-topic figure unchanged.
+# questions_dev7.tsv: written blind from entry ids and one-line topics (round 7: questions asked
+# mid-conversation, short follow-ups, a story or a yes/no before the question, statements, negations, angry
+# askers, mostly Latin American Spanish; hard off-topic lines sharing words and acronyms with the topics),
+# then tuned on (development); labels reviewed, none changed.
+# Before tuning, measured 2026-12-09: en 77/96 (80.2 %), 21/30 off-topic rejected; es 81/96 (84.4 %), 25/30.
+# After (an opener that breaks in, "wait, ..." / "espera, ...", is dropped before a comma or a question word;
+# elsewhere words: a pet, a vet, a CPT billing code, PE class, .NET, EAP-TLS wifi, a phone or data plan, a bot
+# someone builds, dropping out of college, veto an answer unless therapy, a therapist or PTSD is named;
+# numbers are left out of both unseen-word shares; Spanish numbers in words are numbers; stop words and
+# phrases for fillers, regional address and hearsay ("wey", "parce", "me dijeron que", "no cacho",
+# "be honest", "i thought"); phrase synonyms for reporting, who can see the chat, a therapist's language,
+# someone older, the therapist ending or leaving the country, being out of work, changing to another
+# therapist; "somatic" as a domain word; keywords): en 94/96 (97.9 %), 30/30; es 95/96 (99.0 %), 30/30.
+# The other development tables, measured the same day, before -> after: unchanged (questions.tsv en 188/193,
+# es 115/119; dev2 en 142/144, es 142/144; dev3 en 138/144, es 139/144; dev4 en 143/144, es 141/144, 38/40
+# off-topic both; dev5 en 138/138, es 135/138; dev6 en 93/96, es 95/96); every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
     "questions_dev4.tsv": {"en": (0.98, 1.0), "es": (0.97, 0.9)},
     "questions_dev5.tsv": {"en": (0.98, 1.0), "es": (0.97, 1.0)},
     "questions_dev6.tsv": {"en": (0.96, 1.0), "es": (0.98, 1.0)},
+    "questions_dev7.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
 }
-# Rows each development table must hold per locale (on-topic, off-topic): dev6 is smaller (96 and 30).
-DEV_SIZES = {"questions_dev6.tsv": (96, 30)}
+# Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30).
+DEV_SIZES = {"questions_dev6.tsv": (96, 30), "questions_dev7.tsv": (96, 30)}
 
 
 @pytest.mark.parametrize("table", DEV_FLOORS)
@@ -251,6 +269,42 @@ def test_safe_with_men_is_about_the_therapist_not_a_crisis():
     assert found is not None and found.id in {"culture", "preferences"}
     found = ask("I don't feel safe right now", "en")
     assert found is not None and found.id == "crisis_help"
+
+
+def test_an_opener_that_breaks_in_is_not_a_word_of_the_question():
+    en = knowledge("en").tokenise
+    assert en("wait, what's CPT?") == en("what's CPT?") == en("wait whats cpt")
+    assert "waiting" in en("wait times for therapy are long") and "waiting" in en("how long is the wait?")
+    found = ask("wait whats emdr", "en")
+    assert found is not None and found.id == "emdr"
+    es = knowledge("es").tokenise
+    assert es("espera, ¿qué es la CPT?") == es("¿qué es la CPT?")
+    assert "espera" in es("¿cuánto dura la espera?")
+
+
+def test_a_pet_a_billing_code_or_software_is_about_something_else():
+    assert ask("my cat freaks out during thunderstorms, is there medication for cats", "en") is None
+    assert ask("is there anxiety medication for dogs", "en") is None
+    assert ask("wait, what does the CPT code on my medical bill mean", "en") is None
+    assert ask("whats the difference between .NET framework and .NET core", "en") is None
+    assert ask("what is EAP-TLS in my wifi settings", "en") is None
+    assert ask("write me a discord bot that plays music", "en") is None
+    assert ask("mi perro tiene convulsiones, ¿qué medicamento le suele dar el veterinario?", "es") is None
+    assert ask("¿qué significa el código CPT en la factura del hospital?", "es") is None
+    # Naming therapy, a therapist or PTSD lifts the veto.
+    assert ask("I have had PTSD since a dog attacked me, what can help?", "en") is not None
+    found = ask("can I bring my dog to therapy?", "en")
+    assert found is not None
+    found = ask("are you a bot?", "en")
+    assert found is not None and found.id == "about_bot"
+
+
+def test_numbers_in_words_are_numbers():
+    es = knowledge("es").tokenise
+    assert es("cuatro meses") == es("4 meses")
+    assert "4" not in es("un terapeuta nuevo")  # "nueve" is left out: its stem is "nuevo"'s
+    found = ask("me dijeron que hay lista de espera de cuatro meses, ¿qué hago mientras?", "es")
+    assert found is not None and found.id == "waiting_list"
 
 
 def test_a_week_or_a_month_is_not_how_often():
@@ -351,8 +405,9 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
-    # dev6 needs no such set: none of its rows came out within a word of an entry's example question.
-    for loc, expected, question in QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6:
+    # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
+    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7
+    for loc, expected, question in tables:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
             assert closest < 90, question
