@@ -168,7 +168,9 @@ def test_no_joke_is_not_a_joke_marker(detector: CrisisDetector, text: str, expec
         ("no escape from this", Risk.POSSIBLE),
     ],
 )
-def test_no_way_alone_is_not_being_trapped(detector: CrisisDetector, text: str, expected: Risk | None) -> None:
+def test_no_way_alone_is_not_being_trapped(
+    detector: CrisisDetector, text: str, expected: Risk | None
+) -> None:
     signal = detector.detect(text)
     assert (signal and signal.level) == expected
 
