@@ -19,8 +19,11 @@ A listed phrase ("mental health", "sliding scale") counts only as that run of wo
 question mostly of words the base has never seen (FOREIGN_SHARE) is about something else even with a
 domain word in it ("the grounding wire in my electrical panel"). A question holding one of the locale's
 `elsewhere_words` (a pet, a vet, a CPT billing code, .NET) is about something else unless it also holds one
-of `elsewhere_unless` (therapy, a therapist, PTSD). An opener that breaks in at the start ("wait, what's
-CPT?", "espera, ¿qué es...?") is dropped when a comma or a question word follows it.
+of `elsewhere_unless` (therapy, a therapist, PTSD); one holding one of `elsewhere_always` (a TV series on a
+streaming service, what a psychologist earns, a car's clutch) is about something else even then ("where can I
+watch the series In Treatment on HBO", "my car needs couples therapy, the clutch and the gearbox..."). An
+opener that breaks in at the start ("wait, what's CPT?", "espera, ¿qué es...?") is dropped when a comma or a
+question word follows it.
 """
 
 from __future__ import annotations
@@ -194,6 +197,7 @@ class KnowledgeBase:
         context_words: Sequence[str] = (),
         elsewhere_words: Sequence[str] = (),
         elsewhere_unless: Sequence[str] = (),
+        elsewhere_always: Sequence[str] = (),
     ) -> None:
         if not entries:
             raise KnowledgeError(f"{locale}: no entries")
@@ -210,6 +214,7 @@ class KnowledgeBase:
         self._context = _phrases(context_words, tokenise) - self._domain
         self._elsewhere = _phrases(elsewhere_words, tokenise)
         self._elsewhere_unless = _phrases(elsewhere_unless, tokenise)
+        self._elsewhere_always = _phrases(elsewhere_always, tokenise)
         self.threshold = threshold
         self._indexes = (
             (QUESTION_WEIGHT, self._index([[*e.questions, *e.keywords] for e in self.entries])),
@@ -246,6 +251,7 @@ class KnowledgeBase:
             _strings(doc, "context_words", path),
             _strings(doc, "elsewhere_words", path),
             _strings(doc, "elsewhere_unless", path),
+            _strings(doc, "elsewhere_always", path),
         )
 
     def entry(self, entry_id: str) -> Entry:
@@ -288,10 +294,13 @@ class KnowledgeBase:
         Numbers are left out of both counts. A question holding one of the `elsewhere_words` (a pet, a
         vet, a billing code) is about something else, unless it also holds one of `elsewhere_unless`
         (therapy, a therapist, PTSD): "is there anxiety medication for dogs" is not answered, "can I bring
-        my dog to therapy" may be.
+        my dog to therapy" may be. One of `elsewhere_always` (a streaming service, a psychologist's salary,
+        a car's gearbox) puts it elsewhere even with therapy named: "my car needs couples therapy lol".
         """
         if not self._domain:
             return True
+        if _holds(tokens, self._elsewhere_always):
+            return False  # "the series En terapia on HBO", "how much does a psychologist earn"
         if _holds(tokens, self._elsewhere) and not _holds(tokens, self._elsewhere_unless):
             return False  # "is there medication for cats", "the CPT code on my bill"
         words = [t for t in tokens if not t.isdigit()]

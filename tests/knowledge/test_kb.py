@@ -34,6 +34,7 @@ DEV4 = _rows("questions_dev4.tsv")
 DEV5 = _rows("questions_dev5.tsv")
 DEV6 = _rows("questions_dev6.tsv")
 DEV7 = _rows("questions_dev7.tsv")
+DEV8 = _rows("questions_dev8.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -172,6 +173,27 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # The other development tables, measured the same day, before -> after: unchanged (questions.tsv en 188/193,
 # es 115/119; dev2 en 142/144, es 142/144; dev3 en 138/144, es 139/144; dev4 en 143/144, es 141/144, 38/40
 # off-topic both; dev5 en 138/138, es 135/138; dev6 en 93/96, es 95/96); every off-topic figure unchanged.
+# questions_dev8.tsv: written blind from entry ids and one-line topics (round 8: Spanish-heavy, 3 Spanish and
+# 1 English question per entry; Mexico, Argentina/Uruguay voseo, Colombia, Chile, Venezuela, Central America,
+# the Caribbean, Spain, US Spanglish; usted from older people; misspellings; regional words for the
+# psychologist and the health system; methods described without names; hard off-topic lines), then tuned on
+# (development); labels reviewed, none changed.
+# Before tuning, measured on main: en 45/48 (93.8 %), 13/15 off-topic rejected; es 114/144 (79.2 %), 32/35.
+# After (misspellings, text-speak and regional address as stop words: nose, aver, haci, xq, porq, tmb, chamo,
+# mae, bo, piba, señorita; place names as stop words; greetings such as "buenas" as openers; "me llama más" is
+# no call; "me cuesta" is hard, not expensive; la psico, the health system words (EPS, IMSS, Fonasa, obra
+# social, centro de salud) as one word; phrase synonyms for a skills group (DBT), IFS, being discharged ("me
+# dio de alta"), never having told the therapist, where to call, a support line, what one tells a therapist
+# (private) and what one tells the bot (its data), an older or newly qualified therapist, teletherapy;
+# "maltrato" is abuse; a new elsewhere_always list that even a named therapy does not lift: a series on a
+# streaming service, what a psychologist earns, a car's clutch or gearbox; elsewhere words for a Facebook or
+# Google account and a gym or fitness class; method descriptions as keywords): en 47/48 (97.9 %), 15/15; es
+# 142/144 (98.6 %), 35/35.
+# The other development tables, measured the same day, before -> after: questions.tsv en 188/193 -> 188/193,
+# es 115/119 -> 115/119; dev2 en 142/144 -> 142/144, es 142/144 -> 142/144; dev3 en 138/144 -> 139/144, es
+# 139/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both); dev5 en
+# 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
+# 94/96, es 95/96 -> 95/96; every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -179,16 +201,22 @@ DEV_FLOORS = {
     "questions_dev5.tsv": {"en": (0.98, 1.0), "es": (0.97, 1.0)},
     "questions_dev6.tsv": {"en": (0.96, 1.0), "es": (0.98, 1.0)},
     "questions_dev7.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
+    "questions_dev8.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
 }
-# Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30).
-DEV_SIZES = {"questions_dev6.tsv": (96, 30), "questions_dev7.tsv": (96, 30)}
+# Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
+# and dev8 is Spanish-heavy, so its sizes differ by locale.
+DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
+    "questions_dev6.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev7.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev8.tsv": {"en": (48, 15), "es": (144, 35)},
+}
 
 
 @pytest.mark.parametrize("table", DEV_FLOORS)
 @pytest.mark.parametrize("locale", LOCALES)
 def test_development_questions_find_the_right_entry(table, locale):
     right, on, rejected, off = _score(_rows(table), locale)
-    least_on, least_off = DEV_SIZES.get(table, (130, 40))
+    least_on, least_off = DEV_SIZES.get(table, {}).get(locale, (130, 40))
     assert on >= least_on and off >= least_off
     accuracy, rejection = DEV_FLOORS[table][locale]
     assert right / on >= accuracy, f"{table} {locale}: {right}/{on}"
@@ -299,6 +327,32 @@ def test_a_pet_a_billing_code_or_software_is_about_something_else():
     assert found is not None and found.id == "about_bot"
 
 
+def test_a_streaming_series_a_salary_or_a_car_is_elsewhere_even_with_therapy_named():
+    assert ask("dónde puedo ver la serie En terapia de HBO en línea", "es") is None
+    assert ask("cuánto gana un psicólogo al mes?", "es") is None
+    assert ask("is the tv show about a therapist on netflix any good", "en") is None
+    assert ask("my car needs therapy, the clutch slips", "en") is None
+    assert ask("cómo borro los datos de facebook de mi cuenta", "es") is None
+    # Earning little, or a therapy seen on social media, is still about therapy.
+    found = ask("hay psicólogos que cobran menos si uno gana poco?", "es")
+    assert found is not None and found.id == "sliding_scale"
+    found = ask("what even is dbt, everyone on tiktok talks about it", "en")
+    assert found is not None and found.id == "dbt"
+
+
+def test_spanish_regional_words_and_misspellings():
+    es = knowledge("es").tokenise
+    assert es("la psico") == es("la psicóloga")
+    assert es("nose si sirve xq tmb") == es("si sirve")
+    assert "barato" not in es("me cuesta mucho hacer los ejercicios")
+    assert "barato" in es("cuánto me cuesta una sesión")
+    assert es("buenas, ¿qué es el EMDR?") == es("¿qué es el EMDR?")
+    assert es("me llama más la arteterapia") == es("la arteterapia")
+    assert es("por la EPS") == es("por el IMSS") == es("en el centro de salud")
+    found = ask("el terapeuta me dio de alta y siento q todavía no estoy bien", "es")
+    assert found is not None and found.id == "therapist_ended"
+
+
 def test_numbers_in_words_are_numbers():
     es = knowledge("es").tokenise
     assert es("cuatro meses") == es("4 meses")
@@ -397,6 +451,9 @@ DEV5_SAME_AS_ENTRY = frozenset(
     }
 )
 
+# dev8 likewise (the entries' example questions were there before dev8; git diff shows none changed).
+DEV8_SAME_AS_ENTRY = frozenset({"how often are trauma therapy sessions usually"})
+
 
 @pytest.mark.parametrize("locale", LOCALES)
 def test_test_questions_are_not_the_entries_own_wording(locale):
@@ -405,8 +462,9 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev3 = [row for row in DEV3 if row[2] not in DEV3_SAME_AS_ENTRY]
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
+    dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
-    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7
+    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
