@@ -177,13 +177,15 @@ Opener = Callable[..., tuple[Any, Writes]]  # a turn's reads; returns (value, th
 
 @dataclass(eq=False)
 class Member:
-    """A turn whose writes sit released in the open transaction, waiting for the COMMIT that holds them.
+    """A turn done with its body, waiting for the COMMIT of its group (the group's last turn runs it).
 
     `state` and `error` are written on the connection thread only, and read once the job that settled
     them is done: "open" until then, "committed" or "failed".
     """
 
-    statements: Writes  # all it wrote, so it can be committed alone if the group is lost
+    opened: Writes  # what its first hop wrote (its update key), redone if the group is lost
+    writes: Writes  # its own writes, run under a SAVEPOINT of their own when the group closes
+    undo: Writes  # reverses `opened` should its writes fail
     done: asyncio.Future[None]
     state: str = "open"
     error: BaseException | None = None
@@ -193,7 +195,7 @@ class Member:
 class Group:
     """The open transaction: turns join it until it is full, the last one out commits it."""
 
-    in_flight: int = 0  # turns that have begun and not yet written
+    in_flight: int = 0  # turns that have begun and not yet left
     joined: int = 0
     members: list[Member] = field(default_factory=list)
 
@@ -212,7 +214,8 @@ def _alone(db: sqlite3.Connection, member: Member) -> None:
     """Commit a member's statements in a transaction of their own (the group holding them was lost)."""
     try:
         db.execute("BEGIN IMMEDIATE")
-        _run(db, member.statements)
+        _run(db, member.opened)
+        _run(db, member.writes)
         db.execute("COMMIT")
         member.state = "committed"
     except sqlite3.Error as error:
@@ -220,9 +223,9 @@ def _alone(db: sqlite3.Connection, member: Member) -> None:
         member.state, member.error = "failed", error
 
 
-def _redo_open(db: sqlite3.Connection, members: list[Member], but: Member | None = None) -> None:
+def _redo_open(db: sqlite3.Connection, members: list[Member]) -> None:
     for member in members:
-        if member.state == "open" and member is not but:
+        if member.state == "open":
             _alone(db, member)
 
 
@@ -264,39 +267,28 @@ def _undo(db: sqlite3.Connection, undo: Writes) -> None:
 
 
 def _abandon_turn(db: sqlite3.Connection, undo: Writes, closing: list[Member] | None) -> None:
-    """A turn that will not write: undo what its first hop wrote; commit the group if it was the last."""
+    """A turn that will not write: undo what its first hop wrote; close the group if it was the last."""
     _undo(db, undo)
     if closing is not None:
-        _commit_group(db, closing)
+        _close_group(db, closing)
 
 
-def _close_turn(
-    db: sqlite3.Connection,
-    member: Member,
-    writes: Writes,
-    undo: Writes,
-    closing: list[Member] | None,
-    members: list[Member],
-) -> None:
-    """A turn's second hop: its writes under a SAVEPOINT of their own, then COMMIT if it closes the group.
+def _write_member(db: sqlite3.Connection, member: Member, alone: bool) -> None:
+    """A member's writes in the open transaction, under a SAVEPOINT unless the transaction is its `alone`.
 
-    A failing turn is rolled back to its savepoint (and `undo` run) while the others go on. Should an
-    error have ended the whole transaction, the members still open are committed one by one. A turn
-    alone in its transaction needs no savepoint: if its writes fail, the transaction is rolled back.
+    A failing member is rolled back to its savepoint (and its `undo` run) while the others go on; alone,
+    the whole ROLLBACK will do. If the transaction is gone (an earlier error ended it), the member is
+    committed on its own; one lost here leaves the members before it to `_commit_group`.
     """
-    statements = writes
-    if not db.in_transaction:  # an earlier error ended the transaction this turn read in
-        _redo_open(db, members, but=member)
-        statements = member.statements
-    alone = closing is not None and len(closing) == 1  # the transaction is this turn's only
+    if not db.in_transaction:
+        _alone(db, member)
+        return
     try:
-        if not db.in_transaction:
-            db.execute("BEGIN IMMEDIATE")
-        if alone:  # no one else's writes to keep should these fail: the whole ROLLBACK will do
-            _run(db, statements)
+        if alone:
+            _run(db, member.writes)
         else:
             db.execute("SAVEPOINT turn")
-            _run(db, statements)
+            _run(db, member.writes)
             db.execute("RELEASE turn")
     except sqlite3.Error as error:
         member.state, member.error = "failed", error
@@ -305,11 +297,15 @@ def _close_turn(
         elif db.in_transaction:
             db.execute("ROLLBACK TO turn")
             db.execute("RELEASE turn")
-            _undo(db, undo)
-        else:
-            _redo_open(db, members)
-    if closing is not None:
-        _commit_group(db, closing)
+            _undo(db, member.undo)
+
+
+def _close_group(db: sqlite3.Connection, members: list[Member]) -> None:
+    """The group's last hop: every member's writes, then the COMMIT that makes them all durable."""
+    alone = len(members) == 1
+    for member in members:
+        _write_member(db, member, alone)
+    _commit_group(db, members)
 
 
 def _write_batch(db: sqlite3.Connection, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
@@ -351,8 +347,8 @@ def _write_alone(db: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any
 class GroupCommit:
     """Runs store work on one connection thread and lets concurrent turns share a COMMIT.
 
-    Turns of different people overlap: each joins the open transaction for its reads, runs its writes
-    under a SAVEPOINT of its own, and the last turn in flight commits them all in its second hop. A
+    Turns of different people overlap: each joins the open transaction for its reads, and the last turn
+    in flight runs every member's writes (a SAVEPOINT each) and the COMMIT in one hop of its own. A
     turn's `async with` ends only after the COMMIT that holds it, so no reply goes out for a turn that
     is not durable. Turns of one person take turns (`key`). Anything else (`run`) waits for the open
     group to commit and runs alone. With `enabled=False` every turn has the transaction to itself.
@@ -454,12 +450,6 @@ class GroupCommit:
         future.add_done_callback(lambda f: self._settle(group, None if f.cancelled() else f.exception()))
         return future
 
-    def _closed(self, group: Group, member: Member, broken: BaseException | None) -> None:
-        """A turn's second hop is done: its own error, if that job broke, then settle the group."""
-        if broken is not None and not member.done.done():
-            member.done.set_exception(broken)
-        self._settle(group, broken)
-
     @contextlib.asynccontextmanager
     async def turn(self, key: Any, opener: Opener, args: tuple[Any, ...], undo: Writes) -> AsyncIterator[Any]:
         """Yield (`opener`'s value, the list the turn appends its writes to); durable when it ends.
@@ -475,7 +465,7 @@ class GroupCommit:
                 opened = self.conn.here(_open_turn_here, self.conn, opener, args) if self.conn.idle else None
                 if opened is None:
                     opened = await self.conn.submit(_open_turn, opener, args)
-                value, done = opened
+                value, wrote = opened
                 writes: Writes = []
                 yield value, writes
             except BaseException:
@@ -483,19 +473,11 @@ class GroupCommit:
                 await asyncio.shield(self._job(group, _abandon_turn, undo, closing))
                 raise
             self.turns += 1
-            member = Member([*done, *writes], asyncio.get_running_loop().create_future())
+            member = Member(wrote, writes, undo, asyncio.get_running_loop().create_future())
             group.members.append(member)
             closing = self._leave(group)
-            members = list(group.members)
-            self.conn.post(
-                _close_turn,
-                member,
-                writes,
-                undo,
-                closing,
-                members,
-                then=lambda _, broken: self._closed(group, member, broken),
-            )
+            if closing is not None:  # the last turn out runs the group's writes and COMMIT
+                self.conn.post(_close_group, closing, then=lambda _, broken: self._settle(group, broken))
             # Settled on the loop when the COMMIT holding this turn is done. A waiter cancelled meanwhile
             # only stops waiting: the job and the settling of the group go on without it.
             await member.done
