@@ -33,6 +33,16 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+def _deliver(future: asyncio.Future[Any], outcome: Any) -> None:
+    """Settle `future` with its entry of a batch's results: a value, or the error it ended with."""
+    if future.done():  # its waiter was cancelled
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
 class StoreJobError(sqlite3.Error):
     """A grouped turn failed without an error of its own to report."""
 
@@ -173,6 +183,7 @@ class Rows:
 # ---- group commit: turns that arrive together share one transaction, and so one COMMIT / fsync ----
 Writes = list[tuple[str, tuple[Any, ...]]]
 Opener = Callable[..., tuple[Any, Writes]]  # a turn's reads; returns (value, the writes it already made)
+Read = tuple[Opener, tuple[Any, ...], asyncio.Future[Any]]  # a turn waiting for its first hop
 
 
 @dataclass(eq=False)
@@ -248,6 +259,17 @@ def _open_turn(db: sqlite3.Connection, opener: Opener, args: tuple[Any, ...]) ->
     if not db.in_transaction:
         db.execute("BEGIN IMMEDIATE")
     return opener(db, *args)
+
+
+def _open_turns(db: sqlite3.Connection, reads: list[tuple[Opener, tuple[Any, ...]]]) -> list[Any]:
+    """Several turns' first hops in one job: for each, its (value, writes) or its error."""
+    results: list[Any] = []
+    for opener, args in reads:
+        try:
+            results.append(_open_turn(db, opener, args))
+        except Exception as error:  # that turn's own
+            results.append(error)
+    return results
 
 
 def _open_turn_here(
@@ -369,6 +391,8 @@ class GroupCommit:
         self._waiting = 0  # coroutines inside `_wait`: only then has a closed group anyone to wake
         self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._reads: list[Read] = []
+        self._reading = False  # a batch of first hops is on the thread: the next waits for its end
 
     # ---- one person at a time --------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -450,6 +474,41 @@ class GroupCommit:
         future.add_done_callback(lambda f: self._settle(group, None if f.cancelled() else f.exception()))
         return future
 
+    # ---- first hops on the thread, batched ------------------------------------------------------------
+    def _read(self, opener: Opener, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """A turn's first hop on the thread. Turns asking while a batch is out go together in the next:
+        one job and one wake-up of the event loop for them all."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._reads.append((opener, args, future))
+        if not self._reading:
+            self._send_reads()
+        return future
+
+    def _send_reads(self) -> None:
+        """Post the waiting first hops as one job; a turn cancelled before it went out is left out (its
+        undo is queued already, and must not run before its reads)."""
+        batch = [read for read in self._reads if not read[2].done()]
+        self._reads = []
+        if not batch:
+            return
+        reads = [(opener, args) for opener, args, _ in batch]
+        try:
+            self.conn.post(
+                _open_turns, reads, then=lambda results, error: self._got_reads(batch, results, error)
+            )
+        except sqlite3.Error as error:  # the store is closed: nobody reads
+            for _, _, future in batch:
+                _deliver(future, error)
+        else:
+            self._reading = True
+
+    def _got_reads(self, batch: list[Read], results: list[Any] | None, error: BaseException | None) -> None:
+        self._reading = False
+        for (_, _, future), result in zip(batch, results or [error] * len(batch), strict=True):
+            _deliver(future, result)  # one whose waiter was cancelled is skipped: `turn` undoes it
+        if self._reads:
+            self._send_reads()
+
     @contextlib.asynccontextmanager
     async def turn(self, key: Any, opener: Opener, args: tuple[Any, ...], undo: Writes) -> AsyncIterator[Any]:
         """Yield (`opener`'s value, the list the turn appends its writes to); durable when it ends.
@@ -460,11 +519,12 @@ class GroupCommit:
         async with self._person(key):
             group = await self._join()
             try:
-                # The reads run here when the thread is idle (no hop), else on the thread. A waiter
-                # cancelled there leaves the job to run; the `except` queues its undo after it.
+                # The reads run here when the thread is idle (no hop), else on the thread (batched). A
+                # waiter cancelled there leaves a batch already out to run, and the `except` queues its
+                # undo after it; a batch not yet out goes without it.
                 opened = self.conn.here(_open_turn_here, self.conn, opener, args) if self.conn.idle else None
                 if opened is None:
-                    opened = await self.conn.submit(_open_turn, opener, args)
+                    opened = await self._read(opener, args)
                 value, wrote = opened
                 writes: Writes = []
                 yield value, writes
@@ -514,12 +574,7 @@ class GroupCommit:
             except BaseException as error:  # the batch never ran: every caller hears why
                 results = [error] * len(batch)
             for (_, _, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                _deliver(future, result)
 
     async def close(self) -> None:
         """Let the open group and queued writes commit, then stop the thread."""
