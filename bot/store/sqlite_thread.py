@@ -33,6 +33,16 @@ def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | Non
         future.set_result(result)
 
 
+def _deliver(future: asyncio.Future[Any], outcome: Any) -> None:
+    """Settle `future` with its entry of a batch's results: a value, or the error it ended with."""
+    if future.done():  # its waiter was cancelled
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
 class StoreJobError(sqlite3.Error):
     """A grouped turn failed without an error of its own to report."""
 
@@ -173,17 +183,20 @@ class Rows:
 # ---- group commit: turns that arrive together share one transaction, and so one COMMIT / fsync ----
 Writes = list[tuple[str, tuple[Any, ...]]]
 Opener = Callable[..., tuple[Any, Writes]]  # a turn's reads; returns (value, the writes it already made)
+Read = tuple[Opener, tuple[Any, ...], asyncio.Future[Any]]  # a turn waiting for its first hop
 
 
 @dataclass(eq=False)
 class Member:
-    """A turn whose writes sit released in the open transaction, waiting for the COMMIT that holds them.
+    """A turn done with its body, waiting for the COMMIT of its group (the group's last turn runs it).
 
     `state` and `error` are written on the connection thread only, and read once the job that settled
     them is done: "open" until then, "committed" or "failed".
     """
 
-    statements: Writes  # all it wrote, so it can be committed alone if the group is lost
+    opened: Writes  # what its first hop wrote (its update key), redone if the group is lost
+    writes: Writes  # its own writes, run under a SAVEPOINT of their own when the group closes
+    undo: Writes  # reverses `opened` should its writes fail
     done: asyncio.Future[None]
     state: str = "open"
     error: BaseException | None = None
@@ -193,7 +206,7 @@ class Member:
 class Group:
     """The open transaction: turns join it until it is full, the last one out commits it."""
 
-    in_flight: int = 0  # turns that have begun and not yet written
+    in_flight: int = 0  # turns that have begun and not yet left
     joined: int = 0
     members: list[Member] = field(default_factory=list)
 
@@ -212,7 +225,8 @@ def _alone(db: sqlite3.Connection, member: Member) -> None:
     """Commit a member's statements in a transaction of their own (the group holding them was lost)."""
     try:
         db.execute("BEGIN IMMEDIATE")
-        _run(db, member.statements)
+        _run(db, member.opened)
+        _run(db, member.writes)
         db.execute("COMMIT")
         member.state = "committed"
     except sqlite3.Error as error:
@@ -220,9 +234,9 @@ def _alone(db: sqlite3.Connection, member: Member) -> None:
         member.state, member.error = "failed", error
 
 
-def _redo_open(db: sqlite3.Connection, members: list[Member], but: Member | None = None) -> None:
+def _redo_open(db: sqlite3.Connection, members: list[Member]) -> None:
     for member in members:
-        if member.state == "open" and member is not but:
+        if member.state == "open":
             _alone(db, member)
 
 
@@ -247,6 +261,17 @@ def _open_turn(db: sqlite3.Connection, opener: Opener, args: tuple[Any, ...]) ->
     return opener(db, *args)
 
 
+def _open_turns(db: sqlite3.Connection, reads: list[tuple[Opener, tuple[Any, ...]]]) -> list[Any]:
+    """Several turns' first hops in one job: for each, its (value, writes) or its error."""
+    results: list[Any] = []
+    for opener, args in reads:
+        try:
+            results.append(_open_turn(db, opener, args))
+        except Exception as error:  # that turn's own
+            results.append(error)
+    return results
+
+
 def _open_turn_here(
     db: sqlite3.Connection, conn: ConnectionThread, opener: Opener, args: tuple[Any, ...]
 ) -> tuple[Any, Writes] | None:
@@ -264,39 +289,28 @@ def _undo(db: sqlite3.Connection, undo: Writes) -> None:
 
 
 def _abandon_turn(db: sqlite3.Connection, undo: Writes, closing: list[Member] | None) -> None:
-    """A turn that will not write: undo what its first hop wrote; commit the group if it was the last."""
+    """A turn that will not write: undo what its first hop wrote; close the group if it was the last."""
     _undo(db, undo)
     if closing is not None:
-        _commit_group(db, closing)
+        _close_group(db, closing)
 
 
-def _close_turn(
-    db: sqlite3.Connection,
-    member: Member,
-    writes: Writes,
-    undo: Writes,
-    closing: list[Member] | None,
-    members: list[Member],
-) -> None:
-    """A turn's second hop: its writes under a SAVEPOINT of their own, then COMMIT if it closes the group.
+def _write_member(db: sqlite3.Connection, member: Member, alone: bool) -> None:
+    """A member's writes in the open transaction, under a SAVEPOINT unless the transaction is its `alone`.
 
-    A failing turn is rolled back to its savepoint (and `undo` run) while the others go on. Should an
-    error have ended the whole transaction, the members still open are committed one by one. A turn
-    alone in its transaction needs no savepoint: if its writes fail, the transaction is rolled back.
+    A failing member is rolled back to its savepoint (and its `undo` run) while the others go on; alone,
+    the whole ROLLBACK will do. If the transaction is gone (an earlier error ended it), the member is
+    committed on its own; one lost here leaves the members before it to `_commit_group`.
     """
-    statements = writes
-    if not db.in_transaction:  # an earlier error ended the transaction this turn read in
-        _redo_open(db, members, but=member)
-        statements = member.statements
-    alone = closing is not None and len(closing) == 1  # the transaction is this turn's only
+    if not db.in_transaction:
+        _alone(db, member)
+        return
     try:
-        if not db.in_transaction:
-            db.execute("BEGIN IMMEDIATE")
-        if alone:  # no one else's writes to keep should these fail: the whole ROLLBACK will do
-            _run(db, statements)
+        if alone:
+            _run(db, member.writes)
         else:
             db.execute("SAVEPOINT turn")
-            _run(db, statements)
+            _run(db, member.writes)
             db.execute("RELEASE turn")
     except sqlite3.Error as error:
         member.state, member.error = "failed", error
@@ -305,11 +319,15 @@ def _close_turn(
         elif db.in_transaction:
             db.execute("ROLLBACK TO turn")
             db.execute("RELEASE turn")
-            _undo(db, undo)
-        else:
-            _redo_open(db, members)
-    if closing is not None:
-        _commit_group(db, closing)
+            _undo(db, member.undo)
+
+
+def _close_group(db: sqlite3.Connection, members: list[Member]) -> None:
+    """The group's last hop: every member's writes, then the COMMIT that makes them all durable."""
+    alone = len(members) == 1
+    for member in members:
+        _write_member(db, member, alone)
+    _commit_group(db, members)
 
 
 def _write_batch(db: sqlite3.Connection, jobs: list[tuple[Callable[..., Any], tuple[Any, ...]]]) -> list[Any]:
@@ -351,8 +369,8 @@ def _write_alone(db: sqlite3.Connection, fn: Callable[..., Any], args: tuple[Any
 class GroupCommit:
     """Runs store work on one connection thread and lets concurrent turns share a COMMIT.
 
-    Turns of different people overlap: each joins the open transaction for its reads, runs its writes
-    under a SAVEPOINT of its own, and the last turn in flight commits them all in its second hop. A
+    Turns of different people overlap: each joins the open transaction for its reads, and the last turn
+    in flight runs every member's writes (a SAVEPOINT each) and the COMMIT in one hop of its own. A
     turn's `async with` ends only after the COMMIT that holds it, so no reply goes out for a turn that
     is not durable. Turns of one person take turns (`key`). Anything else (`run`) waits for the open
     group to commit and runs alone. With `enabled=False` every turn has the transaction to itself.
@@ -373,6 +391,8 @@ class GroupCommit:
         self._waiting = 0  # coroutines inside `_wait`: only then has a closed group anyone to wake
         self._writes: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._writer: asyncio.Task[None] | None = None
+        self._reads: list[Read] = []
+        self._reading = False  # a batch of first hops is on the thread: the next waits for its end
 
     # ---- one person at a time --------------------------------------------------------------------
     @contextlib.asynccontextmanager
@@ -454,11 +474,40 @@ class GroupCommit:
         future.add_done_callback(lambda f: self._settle(group, None if f.cancelled() else f.exception()))
         return future
 
-    def _closed(self, group: Group, member: Member, broken: BaseException | None) -> None:
-        """A turn's second hop is done: its own error, if that job broke, then settle the group."""
-        if broken is not None and not member.done.done():
-            member.done.set_exception(broken)
-        self._settle(group, broken)
+    # ---- first hops on the thread, batched ------------------------------------------------------------
+    def _read(self, opener: Opener, args: tuple[Any, ...]) -> asyncio.Future[Any]:
+        """A turn's first hop on the thread. Turns asking while a batch is out go together in the next:
+        one job and one wake-up of the event loop for them all."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._reads.append((opener, args, future))
+        if not self._reading:
+            self._send_reads()
+        return future
+
+    def _send_reads(self) -> None:
+        """Post the waiting first hops as one job; a turn cancelled before it went out is left out (its
+        undo is queued already, and must not run before its reads)."""
+        batch = [read for read in self._reads if not read[2].done()]
+        self._reads = []
+        if not batch:
+            return
+        reads = [(opener, args) for opener, args, _ in batch]
+        try:
+            self.conn.post(
+                _open_turns, reads, then=lambda results, error: self._got_reads(batch, results, error)
+            )
+        except sqlite3.Error as error:  # the store is closed: nobody reads
+            for _, _, future in batch:
+                _deliver(future, error)
+        else:
+            self._reading = True
+
+    def _got_reads(self, batch: list[Read], results: list[Any] | None, error: BaseException | None) -> None:
+        self._reading = False
+        for (_, _, future), result in zip(batch, results or [error] * len(batch), strict=True):
+            _deliver(future, result)  # one whose waiter was cancelled is skipped: `turn` undoes it
+        if self._reads:
+            self._send_reads()
 
     @contextlib.asynccontextmanager
     async def turn(self, key: Any, opener: Opener, args: tuple[Any, ...], undo: Writes) -> AsyncIterator[Any]:
@@ -470,12 +519,13 @@ class GroupCommit:
         async with self._person(key):
             group = await self._join()
             try:
-                # The reads run here when the thread is idle (no hop), else on the thread. A waiter
-                # cancelled there leaves the job to run; the `except` queues its undo after it.
+                # The reads run here when the thread is idle (no hop), else on the thread (batched). A
+                # waiter cancelled there leaves a batch already out to run, and the `except` queues its
+                # undo after it; a batch not yet out goes without it.
                 opened = self.conn.here(_open_turn_here, self.conn, opener, args) if self.conn.idle else None
                 if opened is None:
-                    opened = await self.conn.submit(_open_turn, opener, args)
-                value, done = opened
+                    opened = await self._read(opener, args)
+                value, wrote = opened
                 writes: Writes = []
                 yield value, writes
             except BaseException:
@@ -483,19 +533,11 @@ class GroupCommit:
                 await asyncio.shield(self._job(group, _abandon_turn, undo, closing))
                 raise
             self.turns += 1
-            member = Member([*done, *writes], asyncio.get_running_loop().create_future())
+            member = Member(wrote, writes, undo, asyncio.get_running_loop().create_future())
             group.members.append(member)
             closing = self._leave(group)
-            members = list(group.members)
-            self.conn.post(
-                _close_turn,
-                member,
-                writes,
-                undo,
-                closing,
-                members,
-                then=lambda _, broken: self._closed(group, member, broken),
-            )
+            if closing is not None:  # the last turn out runs the group's writes and COMMIT
+                self.conn.post(_close_group, closing, then=lambda _, broken: self._settle(group, broken))
             # Settled on the loop when the COMMIT holding this turn is done. A waiter cancelled meanwhile
             # only stops waiting: the job and the settling of the group go on without it.
             await member.done
@@ -532,12 +574,7 @@ class GroupCommit:
             except BaseException as error:  # the batch never ran: every caller hears why
                 results = [error] * len(batch)
             for (_, _, future), result in zip(batch, results, strict=True):
-                if future.done():
-                    continue
-                if isinstance(result, BaseException):
-                    future.set_exception(result)
-                else:
-                    future.set_result(result)
+                _deliver(future, result)
 
     async def close(self) -> None:
         """Let the open group and queued writes commit, then stop the thread."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -193,3 +194,38 @@ async def test_short_writes_arriving_together_share_a_commit_and_fail_alone(tmp_
     with sqlite3.connect(path) as other:
         spanish = {row[0] for row in other.execute("SELECT user_id FROM people WHERE locale = 'es'")}
     assert spanish == {str(n) for n in range(PEOPLE) if n != 3}
+
+
+async def test_a_turn_cancelled_before_its_reads_went_to_the_thread_leaves_no_update_key(
+    tmp_path: Path,
+) -> None:
+    """Reads asked for while a batch is out wait for the next; one cancelled meanwhile must not run later
+    (its undo is already done): its update key would be committed with the group, its redelivery lost."""
+    store = SQLiteStore(tmp_path / "kg.db")
+    await store.open()
+    release = asyncio.Event()
+
+    async def held(n: int) -> None:
+        async with store.turn(UserKey("telegram", str(n)), f"update-{n}") as turn:
+            await release.wait()
+            await turn.save(UserData(person=person(str(n))))
+
+    try:
+        first = asyncio.create_task(held(0))  # reads on the loop, keeps the group open
+        await asyncio.sleep(0)
+        busy = store.db.submit(lambda db: time.sleep(0.2))  # the thread busy: reads go to it
+        second = asyncio.create_task(held(1))  # its reads: the batch out on the thread
+        await asyncio.sleep(0)
+        third = asyncio.create_task(held(2))  # its reads wait for the next batch
+        await asyncio.sleep(0)
+        third.cancel()
+        await busy
+        release.set()
+        await asyncio.gather(first, second)
+        with pytest.raises(asyncio.CancelledError):
+            await third
+        async with store.turn(UserKey("telegram", "2"), "update-2") as turn:
+            assert not turn.duplicate
+    finally:
+        await store.close()
+    assert committed_people(tmp_path / "kg.db") == {"0", "1"}
