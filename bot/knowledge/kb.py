@@ -23,7 +23,8 @@ of `elsewhere_unless` (therapy, a therapist, PTSD); one holding one of `elsewher
 streaming service, what a psychologist earns, a car's clutch) is about something else even then ("where can I
 watch the series In Treatment on HBO", "my car needs couples therapy, the clutch and the gearbox..."). An
 opener that breaks in at the start ("wait, what's CPT?", "espera, ¿qué es...?") is dropped when a comma or a
-question word follows it.
+question word follows it, and a closer, a filler that ends a sentence after a comma ("..., pe.", "..., po"),
+is dropped there, so a Peruvian "pe" is no PE.
 """
 
 from __future__ import annotations
@@ -115,9 +116,11 @@ class Tokeniser:
         ages: Ages | None = None,
         openers: Sequence[str] = (),
         question_words: Sequence[str] = (),
+        closers: Sequence[str] = (),
     ) -> None:
         self._stem = stemmer(language)
         self._opener = _opener_regex(openers, question_words)
+        self._closer = _closer_regex(closers)
         self._ages = ages
         self._age_forms = (
             frozenset(tuple(fold(f, squeeze=False).split()) for f in ages.words) if ages else frozenset()
@@ -152,6 +155,8 @@ class Tokeniser:
     def __call__(self, text: str) -> list[str]:
         if self._opener is not None:
             text = self._opener.sub("", _unaccent(text), count=1)
+        if self._closer is not None:
+            text = self._closer.sub("", _unaccent(text))
         words = fold(text, squeeze=False).split()
         stems = self._stems(words)
         out: list[str] = []
@@ -239,6 +244,7 @@ class KnowledgeBase:
             _ages(doc, path),
             _strings(doc, "openers", path),
             _strings(doc, "question_words", path),
+            _strings(doc, "closers", path),
         )
         entries = [_entry(raw, path, i) for i, raw in enumerate(doc.get("entry", []))]
         return cls(
@@ -334,6 +340,15 @@ def _opener_regex(openers: Sequence[str], question_words: Sequence[str]) -> re.P
     if asks:
         follow += r"|\s+(?=(?:" + "|".join(r"\s+".join(map(re.escape, w.split())) for w in asks) + r")\b)"
     return re.compile(r"^[\W_]*(?:" + opener + r")(?:" + follow + r")")
+
+
+def _closer_regex(closers: Sequence[str]) -> re.Pattern[str] | None:
+    """Closers after a comma at the end of a sentence ("..., pe.", "..., po?"): a filler, not a word."""
+    forms = sorted({fold(c, squeeze=False) for c in closers if fold(c)}, key=len, reverse=True)
+    if not forms:
+        return None
+    closer = "|".join(r"\s+".join(map(re.escape, f.split())) for f in forms)
+    return re.compile(r",\s*(?:" + closer + r")\s*(?=[.;!?…]|$)")
 
 
 def _phrases(words: Sequence[str], tokenise: Tokeniser) -> frozenset[tuple[str, ...]]:

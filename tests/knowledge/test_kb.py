@@ -35,6 +35,7 @@ DEV5 = _rows("questions_dev5.tsv")
 DEV6 = _rows("questions_dev6.tsv")
 DEV7 = _rows("questions_dev7.tsv")
 DEV8 = _rows("questions_dev8.tsv")
+DEV9 = _rows("questions_dev9.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -194,6 +195,27 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # 139/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both); dev5 en
 # 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
 # 94/96, es 95/96 -> 95/96; every off-topic figure unchanged.
+# questions_dev9.tsv: written blind from entry ids and one-line topics (round 9: wary, tired or sceptical
+# askers, roundabout and conditional questions, asking for a partner or parent, money figures, medical
+# words, plain words; English from the UK, Ireland, India, Nigeria, the Philippines, Australia and the US;
+# Spanish from Mexico to Spain, Cuba and US Latinos; hard off-topic lines: trauma surgeons and wards, photo
+# sessions, earthing mats, data plans, homework, pain medication), then tuned on (development); labels
+# reviewed, none changed.
+# Before tuning, measured on main: en 75/96 (78.1 %), 25/30 off-topic rejected; es 79/96 (82.3 %), 25/30.
+# After (a closer, a filler ending a sentence after a comma, is dropped: "..., pe." is no PE; medicine names
+# (sertraline, prazosin, SSRIs; sertralina, prazosina) are medication; "veteran" is the VA, and the VA lifts
+# an elsewhere word (vets); a partner, wife or husband is one word; plain words for dissociation ("not in my
+# body", "no estoy en mi cuerpo"), for faith and nationality as culture, for going back where one left off,
+# for who someone else could call; "the last one", "no offence", "mi mamá pregunta" and "de brazos cruzados"
+# are stop phrases; elsewhere: trauma surgeons, centres and wards, traumatismo and the traumatólogo (one
+# word now, no longer trauma), earthing or grounding mats, data usage and data jobs, maths homework, pain
+# and stomach medicines, learning English, a photo session; electricity and broadband providers always;
+# keywords): en 94/96 (97.9 %), 30/30; es 91/96 (94.8 %), 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 188/193 -> 189/193,
+# es 115/119 -> 115/119; dev2 en 142/144 -> 142/144, es 142/144 -> 142/144; dev3 en 139/144 -> 140/144, es
+# 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both); dev5 en
+# 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
+# 94/96, es 95/96 -> 95/96; dev8 en 47/48 -> 48/48, es 142/144 -> 142/144; every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -202,6 +224,7 @@ DEV_FLOORS = {
     "questions_dev6.tsv": {"en": (0.96, 1.0), "es": (0.98, 1.0)},
     "questions_dev7.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
     "questions_dev8.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
+    "questions_dev9.tsv": {"en": (0.97, 1.0), "es": (0.94, 1.0)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -209,6 +232,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev6.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev7.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev8.tsv": {"en": (48, 15), "es": (144, 35)},
+    "questions_dev9.tsv": {"en": (96, 30), "es": (96, 30)},
 }
 
 
@@ -463,8 +487,9 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
+    # dev9 needs no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
-    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8
+    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8 + DEV9
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
@@ -596,3 +621,17 @@ def test_loader_refuses_malformed_ages(tmp_path):
     root = _write(tmp_path, 'ages = { words = "years old", child = "kid" }\n' + entry)
     with pytest.raises(KnowledgeError):
         KnowledgeBase.load("xx", root)
+
+
+def test_a_closing_filler_is_no_acronym_and_physical_trauma_care_is_elsewhere():
+    es = knowledge("es").tokenise
+    assert "pe" not in es("¿cómo encuentro un psicólogo que sepa de trauma? todos atienden de todo, pe.")
+    assert "pe" in es("¿cómo elijo entre CPT, PE y EMDR?")
+    assert "trauma" not in es("tiene un traumatismo en la cadera")
+    assert ask("¿qué cuidados necesita un traumatismo de cadera en casa?", "es") is None
+    assert ask("how many years does it take to train as a trauma surgeon", "en") is None
+    assert ask("do grounding mats help you sleep", "en") is None
+    found = ask("my GP mentioned sertraline for PTSD, what is it?", "en")
+    assert found is not None and found.id == "medication"
+    found = ask("¿la sertralina sirve para el estrés postraumático?", "es")
+    assert found is not None and found.id == "medication"
