@@ -24,7 +24,9 @@ streaming service, what a psychologist earns, a car's clutch) is about something
 watch the series In Treatment on HBO", "my car needs couples therapy, the clutch and the gearbox..."). An
 opener that breaks in at the start ("wait, what's CPT?", "espera, ¿qué es...?") is dropped when a comma or a
 question word follows it, and a closer, a filler that ends a sentence after a comma ("..., pe.", "..., po"),
-is dropped there, so a Peruvian "pe" is no PE.
+is dropped there, so a Peruvian "pe" is no PE. In a long message of several sentences (ASKED_MIN), the
+sentences that ask (with a question mark, else the last) are searched once more when they name therapy
+themselves, so a long story does not drown out the question at its end.
 """
 
 from __future__ import annotations
@@ -58,6 +60,13 @@ FOREIGN_SHARE = 0.5
 base, is about something else even with a domain word in it: "the grounding wire in my electrical panel",
 "my dog is on meds for arthritis"."""
 FOREIGN_MIN = 5
+ASKED_WEIGHT = 1
+"""In a long message of several sentences, the sentences that ask (those with a question mark, or else the
+last one) are searched this many times more, so a long story before the question does not drown it out;
+only when they name therapy themselves (a domain or context word), since "could you explain what it
+involves?" leaves the subject in the story."""
+ASKED_MIN = 160
+"""Characters a message needs before its asking sentences weigh more: a short one is all question."""
 K1 = 1.2
 B = 0.5
 _QUESTION_MARKS = ("?", "¿")
@@ -273,6 +282,12 @@ class KnowledgeBase:
         # A number the base has never seen ("a woman of 68", "150 a session") says nothing about which entry
         # answers: it is left out rather than counted against the question as an unknown word.
         tokens = [t for t in self.tokenise(text) if not t.isdigit() or t in self._vocabulary]
+        # In a long story, the sentences that ask count once more (when they name therapy themselves).
+        asked = _asked(text)
+        if tokens and asked:
+            extra = [t for t in self.tokenise(asked) if not t.isdigit() or t in self._vocabulary]
+            if _holds(extra, self._domain | self._context):
+                tokens += extra * ASKED_WEIGHT
         if not tokens:
             return []
         scores = [0.0] * len(self.entries)
@@ -321,6 +336,18 @@ class KnowledgeBase:
             return True
         folded = fold(text, squeeze=False)
         return any(folded == w or folded.startswith(w + " ") for w in self._question_words)
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+
+
+def _asked(text: str) -> str:
+    """The sentences of a longer message that ask (those with a question mark, else the last), or ""."""
+    sentences = [s for s in _SENTENCE_END.split(text.strip()) if any(ch.isalnum() for ch in s)]
+    if len(sentences) < 2 or len(text) < ASKED_MIN:
+        return ""
+    asking = [s for s in sentences if any(mark in s for mark in _QUESTION_MARKS)]
+    return " ".join(asking or sentences[-1:])
 
 
 def _unaccent(text: str) -> str:

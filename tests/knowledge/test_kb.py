@@ -36,6 +36,7 @@ DEV6 = _rows("questions_dev6.tsv")
 DEV7 = _rows("questions_dev7.tsv")
 DEV8 = _rows("questions_dev8.tsv")
 DEV9 = _rows("questions_dev9.tsv")
+DEV10 = _rows("questions_dev10.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -216,6 +217,26 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both); dev5 en
 # 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
 # 94/96, es 95/96 -> 95/96; dev8 en 47/48 -> 48/48, es 142/144 -> 142/144; every off-topic figure unchanged.
+# questions_dev10.tsv: written blind from entry ids and one-line topics (round 10: long messages, 120-280
+# characters, the question at the end after sentences of situation; voice-to-text with no punctuation and
+# homophones, "weight list", "praise osin", "comma" typed out; hard off-topic rows are long stories about
+# physio, speech therapy, a pet's physical trauma, court, a gym, a phone plan, surgery waiting lists), then
+# tuned on (development); labels reviewed, none changed (the female-therapist row stays culture).
+# Before tuning, measured on main: en 74/96 (77.1 %), 29/30 off-topic rejected; es 81/96 (84.4 %), 29/30.
+# After (in a long message, 160 characters or more, of several sentences, the sentences that ask are searched
+# once more when they name therapy themselves; this rule alone, on the tuned base, is worth en 85 -> 93 and
+# es 88 -> 94; "comma"/"coma" typed out and "wear" are stop words; spoken and misspelt forms: "e m d r",
+# "txt", "thru an app", "not redy", "apointment", "sesion", "1st", "rite for me", "lots of ppl", "arent
+# helping", "prosesamiento"; a therapist dropping someone or saying they need a higher level of care; "what
+# I told you" and "lo q te escribo" as the bot's data; "no me sentía lista" is not ready, no list;
+# elsewhere: head trauma and concussion, hip surgery and operations, a hand therapist and plasticine;
+# keywords): en 93/96 (96.9 %), 30/30; es 94/96 (97.9 %), 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 189/193 -> 189/193,
+# es 115/119 -> 115/119; dev2 en 142/144 -> 142/144, es 142/144 -> 142/144; dev3 en 140/144 -> 140/144, es
+# 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic both); dev5 en
+# 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
+# 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96 -> 94/96, es 91/96
+# -> 92/96; every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -224,7 +245,8 @@ DEV_FLOORS = {
     "questions_dev6.tsv": {"en": (0.96, 1.0), "es": (0.98, 1.0)},
     "questions_dev7.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
     "questions_dev8.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
-    "questions_dev9.tsv": {"en": (0.97, 1.0), "es": (0.94, 1.0)},
+    "questions_dev9.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
+    "questions_dev10.tsv": {"en": (0.96, 1.0), "es": (0.97, 1.0)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -233,6 +255,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev7.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev8.tsv": {"en": (48, 15), "es": (144, 35)},
     "questions_dev9.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev10.tsv": {"en": (96, 30), "es": (96, 30)},
 }
 
 
@@ -245,6 +268,29 @@ def test_development_questions_find_the_right_entry(table, locale):
     accuracy, rejection = DEV_FLOORS[table][locale]
     assert right / on >= accuracy, f"{table} {locale}: {right}/{on}"
     assert rejected / off >= rejection, f"{table} {locale}: {rejected}/{off} off-topic rejected"
+
+
+def test_in_a_long_story_the_sentences_that_ask_weigh_more(monkeypatch):
+    story = (
+        "I've been seeing someone for a while and we talk about my week, my job, my sister and my sleep. "
+        "Some weeks are fine, others are awful, and the sessions feel long. "
+    )
+    assert kb._asked(story + "Is it normal to switch therapists?") == "Is it normal to switch therapists?"
+    assert kb._asked("Two lines. Short?") == ""  # a short message is all question
+    assert (
+        kb._asked("one long voice message with no stops at all " * 5) == ""
+    )  # one sentence: nothing to weigh
+    assert kb._asked(story + "so what now") == "so what now"  # no question mark: the last sentence
+    # The asking sentences add their words once more, only when they name therapy themselves.
+    base = knowledge("en")
+    asked = story + "What questions should I ask a potential therapist?"
+    vague = story + "Could you explain what it involves?"
+    weighted = base.search(asked, limit=1)[0]
+    before_vague = base.search(vague, limit=1)[0].score
+    monkeypatch.setattr(kb, "ASKED_WEIGHT", 0)
+    assert weighted.entry.id == "questions_to_ask"
+    assert weighted.score > base.search(asked, limit=1)[0].score
+    assert before_vague == pytest.approx(base.search(vague, limit=1)[0].score)
 
 
 def test_a_listed_phrase_counts_only_as_a_run_of_words():
@@ -487,9 +533,11 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
-    # dev9 needs no such set either.
+    # dev9 and dev10 need no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
-    tables = QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8 + DEV9
+    tables = (
+        QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8 + DEV9 + DEV10
+    )
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
             closest = max(fuzz.ratio(fold(question), fold(x)) for x in base.entry(expected).questions)
