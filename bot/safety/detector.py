@@ -262,7 +262,7 @@ def _section(doc: Mapping[str, object], name: str, filename: str) -> Mapping[str
 # --- the compiled rules ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Phrase:
     """One phrase as written in a pattern file: where it came from and what it means."""
 
