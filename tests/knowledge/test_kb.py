@@ -37,6 +37,7 @@ DEV7 = _rows("questions_dev7.tsv")
 DEV8 = _rows("questions_dev8.tsv")
 DEV9 = _rows("questions_dev9.tsv")
 DEV10 = _rows("questions_dev10.tsv")
+DEV11 = _rows("questions_dev11.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -237,6 +238,32 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 ->
 # 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96 -> 94/96, es 91/96
 # -> 92/96; every off-topic figure unchanged.
+# questions_dev11.tsv: written blind from entry ids and one-line topics (round 11: half texting style,
+# emoji and abbreviations, u/r/ppl/tho/rn/smth, q/xq/tmb/x fa/pa/vdd; half well-read clinical style,
+# "evidence-based modality", "therapeutic alliance", "manualised protocol", DSM-5, PCL-5, "alianza
+# terapéutica", "psicoeducación"; hard off-topic lines in both styles: gym groups, phone plans, maths
+# homework, diabetes drug protocols, systematic reviews, a computer "processing"), then tuned on
+# (development); labels reviewed, none changed.
+# Before tuning, measured on main: en 69/96 (71.9 %), 29/30 off-topic rejected; es 76/96 (79.2 %), 26/30.
+# After (text-speak and clinical filler as stop words: smth, rly, n, ngl, tho, typically, merely,
+# rationale, protocol, manualised; vdd, xfa, legítimo, protocolo, pronóstico; clinical terms as the plain
+# words the base knows: the therapeutic alliance is rapport, efficacy is working, a modality or
+# intervention is therapy, symptom exacerbation is worse, resuming and re-engaging are going back,
+# undisclosed is unsaid, non-adherence is skipping homework, termination is ending, "gave up" is dropping
+# out, "till", "wks", "w/o"; eficacia, modalidad, intervención, "proceso terapéutico", the asistente is
+# the bot, almacena/conservan are storing, tarifas ajustadas a los ingresos, de menor coste, "no sé si me
+# sirve"; elsewhere: diabetes and its drugs, systematic reviews and meta-analyses, evidence-based
+# medicine, school homework by subject, a computer (ordenador, one word now, so "en orden" stays order);
+# keywords for PE's imaginal/in vivo exposure and habituation, EMDR's bilateral stimulation, PTSD's
+# criteria, DSM criterion A and small-t trauma, conjoint caregiver sessions, PCL-5): en 94/96 (97.9 %),
+# 30/30; es 94/96 (97.9 %), 29/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 189/193 ->
+# 189/193, es 115/119 -> 115/119; dev2 en 142/144 -> 143/144, es 142/144 -> 142/144; dev3 en 140/144 ->
+# 140/144, es 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic
+# both); dev5 en 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96;
+# dev7 en 94/96 -> 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96
+# -> 94/96, es 92/96 -> 92/96; dev10 en 93/96 -> 94/96, es 94/96 -> 94/96; every off-topic figure
+# unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -247,6 +274,7 @@ DEV_FLOORS = {
     "questions_dev8.tsv": {"en": (0.97, 1.0), "es": (0.98, 1.0)},
     "questions_dev9.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev10.tsv": {"en": (0.96, 1.0), "es": (0.97, 1.0)},
+    "questions_dev11.tsv": {"en": (0.97, 1.0), "es": (0.97, 0.96)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -256,6 +284,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev8.tsv": {"en": (48, 15), "es": (144, 35)},
     "questions_dev9.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev10.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev11.tsv": {"en": (96, 30), "es": (96, 30)},
 }
 
 
@@ -533,10 +562,23 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
-    # dev9 and dev10 need no such set either.
+    # dev9, dev10 and dev11 need no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
     tables = (
-        QUESTIONS + HOLDOUT + FRESH + FRESH2 + dev2 + dev3 + dev4 + dev5 + DEV6 + DEV7 + dev8 + DEV9 + DEV10
+        QUESTIONS
+        + HOLDOUT
+        + FRESH
+        + FRESH2
+        + dev2
+        + dev3
+        + dev4
+        + dev5
+        + DEV6
+        + DEV7
+        + dev8
+        + DEV9
+        + DEV10
+        + DEV11
     )
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
