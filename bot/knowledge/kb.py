@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -42,7 +41,7 @@ from pathlib import Path
 import snowballstemmer
 from rank_bm25 import BM25Okapi
 
-from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold, stemmer
+from bot.knowledge.text import DEFAULT_LOCALE, MESSAGES_DIR, base_locale, fold, stemmer, unaccent
 
 MAX_ANSWER = 600
 THRESHOLD = 0.15
@@ -163,9 +162,9 @@ class Tokeniser:
 
     def __call__(self, text: str) -> list[str]:
         if self._opener is not None:
-            text = self._opener.sub("", _unaccent(text), count=1)
+            text = self._opener.sub("", unaccent(text), count=1)
         if self._closer is not None:
-            text = self._closer.sub("", _unaccent(text))
+            text = self._closer.sub("", unaccent(text))
         words = fold(text, squeeze=False).split()
         stems = self._stems(words)
         out: list[str] = []
@@ -348,12 +347,6 @@ def _asked(text: str) -> str:
         return ""
     asking = [s for s in sentences if any(mark in s for mark in _QUESTION_MARKS)]
     return " ".join(asking or sentences[-1:])
-
-
-def _unaccent(text: str) -> str:
-    """Case and accents folded, apostrophes dropped, punctuation kept (so an opener's comma can be seen)."""
-    text = unicodedata.normalize("NFKC", text).casefold().replace("'", "").replace("\u2019", "")
-    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
 
 
 def _opener_regex(openers: Sequence[str], question_words: Sequence[str]) -> re.Pattern[str] | None:

@@ -23,6 +23,12 @@ def base_locale(locale: str) -> str:
     return re.split(r"[-_]", (locale or "").strip() or DEFAULT_LOCALE)[0].lower()
 
 
+def unaccent(text: str) -> str:
+    """NFKC, casefold, apostrophes dropped ("don't" -> "dont") and accents removed; punctuation kept."""
+    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).replace("'", "")
+    return "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
+
+
 def fold(text: str, *, squeeze: bool = True) -> str:
     """One spelling for the many ways a phrase is typed.
 
@@ -30,9 +36,7 @@ def fold(text: str, *, squeeze: bool = True) -> str:
     or digit becomes a space, and (with `squeeze`) letters typed twice or more cut to one
     ("yesss" -> "yes", "really" -> "realy"; applied to both sides of every comparison).
     """
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_QUOTES).replace("'", "")
-    text = "".join(ch for ch in unicodedata.normalize("NFKD", text) if not unicodedata.combining(ch))
-    text = "".join(ch if ch.isalnum() else " " for ch in text)
+    text = "".join(ch if ch.isalnum() else " " for ch in unaccent(text))
     if squeeze:
         text = _REPEATS.sub(r"\1", text)
     return " ".join(text.split())
