@@ -394,6 +394,7 @@ class _Rules:
     downgrade: re.Pattern[str] | None
     downgrade_cancel: re.Pattern[str] | None
     others: re.Pattern[str] | None
+    fiction: re.Pattern[str] | None
     settled: re.Pattern[str] | None
     over: re.Pattern[str] | None
 
@@ -414,7 +415,7 @@ _SETTLEABLE = frozenset(
     {"attempt", "active_ideation", "passive_wish", "self_harm", "burden", "trapped", "hopelessness"}
 )
 """Signs that can belong to a past that is over (never a method, a plan, preparation or harm from others)."""
-_DOWNGRADE_KEYS = {"others", "settled", "over"}
+_DOWNGRADE_KEYS = {"others", "fiction", "settled", "over"}
 _SECTIONS = {"words", "typos", "macros", "exclude", "downgrade", "minor", *CATEGORIES}
 _KEYS = {"phrases", "possible", "exclude"}
 
@@ -475,6 +476,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
     downgrade: list[str] = []
     downgrade_cancel: list[str] = []
     others: list[str] = []
+    fiction: list[str] = []
     settled: list[str] = []
     over: list[str] = []
     per_group: dict[tuple[str, Risk], tuple[list[str], list[Phrase]]] = {
@@ -491,6 +493,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
             _compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "exclude", name)
         ]
         others += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "others", name)]
+        fiction += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "fiction", name)]
         settled += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "settled", name)]
         over += [_compile(s, macros, f"{name} [downgrade]") for s in _strings(down, "over", name)]
         minor_table = _section(doc, "minor", name)
@@ -532,6 +535,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
         downgrade=_union(downgrade),
         downgrade_cancel=_union(downgrade_cancel),
         others=_union(others),
+        fiction=_union(fiction),
         settled=_union(settled),
         over=_union(over),
     )
@@ -748,7 +752,8 @@ class CrisisDetector:
 
         Past markers ("years ago") count unless the message says it is happening now ("again");
         someone else's words ("my friend said") never soften abuse or danger from others, where
-        the other person is the one doing harm.
+        the other person is the one doing harm; a story plainly told as fiction ("the plot of this
+        show") softens every sign.
         """
         rules = self._rules
         if phrase.level is not Risk.CLEAR:
@@ -757,6 +762,8 @@ class CrisisDetector:
         if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
             return Risk.POSSIBLE
         if phrase.category not in _NOT_SOFTENED and rules.others is not None and rules.others.search(padded):
+            return Risk.POSSIBLE
+        if rules.fiction is not None and rules.fiction.search(padded):
             return Risk.POSSIBLE
         return Risk.CLEAR
 

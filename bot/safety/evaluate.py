@@ -187,7 +187,8 @@ def format_explanation(explanation: Explanation) -> str:
         out.append("rewrites:   none")
     out.append("layers:     " + (", ".join(e.layers) or "none"))
     if e.phrase is not None:
-        level = e.phrase.level.value + (" -> possible (past or someone else)" if e.downgraded else "")
+        softened = " -> possible (past, someone else or fiction)" if e.downgraded else ""
+        level = e.phrase.level.value + softened
         out.append(f"pattern:    {e.phrase.category}, {level}")
         out.append(f"  phrase:   {e.phrase.source}  ({e.phrase.filename})")
         out.append(f"  matched:  {e.matched}")

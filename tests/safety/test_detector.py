@@ -175,6 +175,22 @@ def test_no_way_alone_is_not_being_trapped(
     assert (signal and signal.level) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # someone else's words never soften harm from others (the other person is the danger) ...
+        ("my friend said he is outside with a knife", Risk.CLEAR),
+        # ... a story plainly told as fiction does
+        ("the plot of this show: he is outside with a knife", Risk.POSSIBLE),
+        ("la novela de las nueve: él está afuera con un cuchillo", Risk.POSSIBLE),
+        ("he is outside with a knife", Risk.CLEAR),
+    ],
+)
+def test_fiction_softens_danger_from_others(detector: CrisisDetector, text: str, expected: Risk) -> None:
+    signal = detector.detect(text)
+    assert signal is not None and signal.category == "danger_from_others" and signal.level is expected
+
+
 def test_most_urgent_category_wins(detector: CrisisDetector) -> None:
     text = "I want to die and I have the pills saved"
     assert detector.detect(text) == Signal("preparatory")
