@@ -38,6 +38,7 @@ DEV8 = _rows("questions_dev8.tsv")
 DEV9 = _rows("questions_dev9.tsv")
 DEV10 = _rows("questions_dev10.tsv")
 DEV11 = _rows("questions_dev11.tsv")
+DEV12 = _rows("questions_dev12.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -264,6 +265,28 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # dev7 en 94/96 -> 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96
 # -> 94/96, es 92/96 -> 92/96; dev10 en 93/96 -> 94/96, es 94/96 -> 94/96; every off-topic figure
 # unchanged.
+# questions_dev12.tsv: written blind from entry ids and one-line topics (round 12: lay Spanish and English
+# that describe methods instead of naming them, regional Spanish, short questions; 2 Spanish and 1 English
+# question per entry), then tuned on (development); labels reviewed, none changed.
+# Before tuning, measured on main: en 43/48 (89.6 %), 14/15 off-topic rejected; es 83/96 (86.5 %), 30/30.
+# After (vocabulary only, no change to kb.py: CPT's "stuck points/thoughts" and "puntos atascados" as domain
+# phrases; PE's "keep retelling" is recounting; trauma that "went on for years" or a "whole childhood" is
+# ongoing, not how long therapy lasts; "what I want out of", "lo que quiero/busco" and "me dejé llevar" for
+# preferences; an employee help line is the EAP, a "help line" a helpline; a work contract, notice period,
+# overtime or payslip is elsewhere; weekday names are stop words, as are "uno" and "haberla"; EMDR described
+# as taps on the hands, a light to follow, "la de los ojos"; "cuál me sirve más" is choosing; "estudió más"
+# is a professional's training (titulo), no longer a student; "alumnos", "en la u" are students; "tengo algo
+# guardado" is unsaid, not the bot's storage; "depende de lo que ganas" is a sliding scale; therapy "junto con
+# otras personas que pasaron lo mismo" is a group; "qué me van a preguntar" / "what will they ask" is the
+# first session, not the questions to ask; "dejarla plantada" (ghosting) before going back; keywords):
+# en 48/48 (100 %), 15/15; es 95/96 (99.0 %), 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 189/193 ->
+# 189/193, es 115/119 -> 115/119; dev2 en 143/144 -> 143/144, es 142/144 -> 142/144; dev3 en 140/144 ->
+# 140/144, es 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic
+# es); dev5 en 138/138 -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96;
+# dev7 en 94/96 -> 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96
+# -> 94/96, es 92/96 -> 92/96; dev10 en 94/96 -> 94/96, es 94/96 -> 94/96; dev11 en 94/96 -> 94/96, es
+# 94/96 -> 95/96 (29/30 off-topic); every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -275,6 +298,7 @@ DEV_FLOORS = {
     "questions_dev9.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev10.tsv": {"en": (0.96, 1.0), "es": (0.97, 1.0)},
     "questions_dev11.tsv": {"en": (0.97, 1.0), "es": (0.97, 0.96)},
+    "questions_dev12.tsv": {"en": (1.0, 1.0), "es": (0.98, 1.0)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -285,6 +309,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev9.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev10.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev11.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev12.tsv": {"en": (48, 15), "es": (96, 30)},
 }
 
 
@@ -552,6 +577,16 @@ DEV5_SAME_AS_ENTRY = frozenset(
 
 # dev8 likewise (the entries' example questions were there before dev8; git diff shows none changed).
 DEV8_SAME_AS_ENTRY = frozenset({"how often are trauma therapy sessions usually"})
+# dev12 likewise: four short English rows, written blind, came out as an entry's own question
+# (the entries' questions are unchanged).
+DEV12_SAME_AS_ENTRY = frozenset(
+    {
+        "is it normal to switch therapists",
+        "what happens at the first appointment",
+        "what is this bot",
+        "i need help right now",
+    }
+)
 
 
 @pytest.mark.parametrize("locale", LOCALES)
@@ -562,6 +597,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev4 = [row for row in DEV4 if row[2] not in DEV4_SAME_AS_ENTRY]
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
+    dev12 = [row for row in DEV12 if row[2] not in DEV12_SAME_AS_ENTRY]
     # dev9, dev10 and dev11 need no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
     tables = (
@@ -579,6 +615,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
         + DEV9
         + DEV10
         + DEV11
+        + dev12
     )
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
@@ -725,3 +762,22 @@ def test_a_closing_filler_is_no_acronym_and_physical_trauma_care_is_elsewhere():
     assert found is not None and found.id == "medication"
     found = ask("¿la sertralina sirve para el estrés postraumático?", "es")
     assert found is not None and found.id == "medication"
+
+
+def test_words_that_sit_next_to_other_topics_go_where_they_mean():
+    # What a therapist will ask me is the first session; what I should ask one is choosing.
+    found = ask("¿qué me van a preguntar cuando vaya al psicólogo?", "es")
+    assert found is not None and found.id == "first_session"
+    found = ask("qué preguntas le hago a un terapeuta antes de empezar", "es")
+    assert found is not None and found.id == "questions_to_ask"
+    # Something kept for years is unsaid, not the bot's storage; how much someone studied is training.
+    found = ask("tengo algo guardado y no sé cómo decírselo a la psicóloga", "es")
+    assert found is not None and found.id == "raise_unnamed"
+    found = ask("¿cuánto estudia un psicólogo?", "es")
+    assert found is not None and found.id == "therapist_types"
+    # Stuck points are CPT's; being stuck in traffic, a work contract or a weekday is not therapy.
+    found = ask("what are stuck thoughts", "en")
+    assert found is not None and found.id == "cpt"
+    assert ask("me quedé atascado en el tráfico", "es") is None
+    assert ask("can my employer change my work contract without notice", "en") is None
+    assert "jueves" not in knowledge("es").tokenise("mi primera cita es el jueves")
