@@ -107,6 +107,8 @@ DONE = Named("done")
 PAUSED = Named("paused")
 CRISIS = Named("crisis")
 RISK_CHECK = Named("risk_check")  # a possible sign: one direct question before anything else
+HARM_CHECK = Named("harm_check")  # the same, for a possible sign of harm from others: "are you safe?"
+CHECKS = frozenset({RISK_CHECK, HARM_CHECK})
 
 HISTORY_KEEP = 20  # steps of history a flow keeps
 

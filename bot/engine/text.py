@@ -14,11 +14,11 @@ from bot.engine import safety_plan as sp
 from bot.engine.buttons import Buttons
 from bot.engine.say import ANY_STEP, Choice, payload
 from bot.engine.steps import (
+    CHECKS,
     COUNTRY,
     CRISIS,
     DONE,
     ENDING,
-    RISK_CHECK,
     AskReason,
     Confirm,
     Ground,
@@ -119,7 +119,7 @@ class Text(Buttons):
         at = self.at
         if at == CRISIS:
             return "unclear/crisis"
-        if at == RISK_CHECK:
+        if at in CHECKS:
             return "unclear/risk_check"
         if at == n.OFFER:
             return "unclear/nudge_offer"
@@ -146,7 +146,7 @@ class Text(Buttons):
             self.restate()
             return True
         value = self._plain_answer(at, text)
-        if value is not None and at == RISK_CHECK:
+        if value is not None and at in CHECKS:
             self._risk_answer(value)
             return True
         if value is not None:
@@ -165,7 +165,7 @@ class Text(Buttons):
             return True
         # A short reply ending in a country name ("Argentina" only alone: "I told Jordan" is no country)
         code = ab.recognise_country(text, self.ctx.locale, others_alone=True)
-        if code is not None and at != RISK_CHECK:
+        if code is not None and at not in CHECKS:
             self._country(code)  # "spain" after /country, wherever they are: no question takes a country
             return True
         return False
@@ -214,7 +214,7 @@ class Text(Buttons):
             offered += r.question(self.at).choices()
         elif at == CRISIS:
             offered += [c for row in self._crisis_buttons() for c in row]
-        elif at == RISK_CHECK:
+        elif at in CHECKS:
             offered += [c for row in self._risk_check_buttons() for c in row]
         elif isinstance(at, Nudge):
             asked = n.question(at, self.person, self.data.schedule, self.ctx.now)

@@ -21,10 +21,12 @@ from bot.engine import reflection as r
 from bot.engine import safety_plan as sp
 from bot.engine.say import ANY_STEP, FLOW_VERSION, YES_NO, Choice, Say, payload
 from bot.engine.steps import (
+    CHECKS,
     COUNTRY,
     CRISIS,
     DONE,
     ENDING,
+    HARM_CHECK,
     PAUSED,
     RISK_CHECK,
     Ground,
@@ -35,7 +37,7 @@ from bot.engine.steps import (
 from bot.knowledge import answers as ab
 from bot.knowledge import kb
 from bot.nudges.words import NudgeWords, load_words
-from bot.safety import UNCLEAR, CrisisDetector, ResourceBook, Risk, Signal
+from bot.safety import HARM_FROM_OTHERS, UNCLEAR, CrisisDetector, ResourceBook, Risk, Signal
 
 Offered = tuple[tuple[str, str, str], ...]
 """(plain answer, label, payload) of the buttons of a question a typed "yes" or "no" answers."""
@@ -169,8 +171,8 @@ class Turn:
             self.says.append(r.question(at))
         elif at == CRISIS:
             self._crisis_check()
-        elif at == RISK_CHECK:
-            self._ask_risk_check()
+        elif at in CHECKS:
+            self._ask_risk_check(at)
         elif at == PAUSED:
             self.say("paused_hint", resumable=r.is_question(parse_or_none(self.flow.paused_step)))
         elif n.is_step(at):
@@ -209,7 +211,7 @@ class Turn:
         if signal.category == UNCLEAR and not in_crisis and self._reads_as_answer(text):
             return False  # the statistical layer alone does not question an answer the flow understood
         if signal.level is Risk.POSSIBLE and not in_crisis:
-            self._risk_check()
+            self._risk_check(signal)
         else:
             self._crisis(signal, youth=minor)
         return True
@@ -220,7 +222,7 @@ class Turn:
         locale = self.ctx.locale
         if kb.looks_like_question(text, locale) and kb.ask(text, locale) is not None:
             return True
-        if self.person is None or self.at == RISK_CHECK:
+        if self.person is None or self.at in CHECKS:
             return False
         at = self.at
         reason_asked = r.is_question(at) and at != COUNTRY
@@ -241,7 +243,7 @@ class Turn:
         elif at == n.OFTEN and (rhythm := self._words.rhythm_in(text)) is not None:
             return rhythm  # "a few times a week"
         else:
-            meanings = RISK_MEANINGS if at == RISK_CHECK else n.plain_meanings(at)
+            meanings = RISK_MEANINGS if at in CHECKS else n.plain_meanings(at)
             if meanings is None:
                 return None
             offered = tuple(meanings)
@@ -251,7 +253,7 @@ class Turn:
     def _crisis(self, signal: Signal, *, youth: bool = False) -> None:
         if self.person is not None:
             flow = self.flow
-            origin = flow.checked_from if self.at == RISK_CHECK else flow.step
+            origin = flow.checked_from if self.at in CHECKS else flow.step
             # A safety plan or grounding under way gives way to the step it was started from.
             history = flow.history
             if origin is not None:  # a stored check without the step it interrupted keeps its history
@@ -266,16 +268,24 @@ class Turn:
             Say("crisis", values=values, buttons=self._crisis_buttons(), urgent=True, typed=YES_NO)
         )
 
-    def _risk_check(self) -> None:
-        """A possible sign: ask directly (asking does not raise risk), remembering exactly where they were."""
-        if self.person is not None and self.at != RISK_CHECK:
-            self._set_flow(replace(self.flow, step=str(RISK_CHECK), checked_from=self.flow.step))
-        self._ask_risk_check()
+    def _risk_check(self, signal: Signal) -> None:
+        """A possible sign: ask directly (asking does not raise risk), remembering exactly where they were.
 
-    def _ask_risk_check(self) -> None:
+        A possible sign of harm from others asks whether they are safe, not about ending their life.
+        """
+        check = HARM_CHECK if signal.category in HARM_FROM_OTHERS else RISK_CHECK
+        if self.person is not None:
+            if self.at not in CHECKS:
+                self._set_flow(replace(self.flow, step=str(check), checked_from=self.flow.step))
+            else:
+                self._set_flow(replace(self.flow, step=str(check)))  # the newer sign's question
+        self._ask_risk_check(check)
+
+    def _ask_risk_check(self, check: Step) -> None:
         # typed: yes; no; "I'd rather not say" (skip)
+        template = "harm_check" if check == HARM_CHECK else "risk_check"
         self.says.append(
-            Say("risk_check", buttons=self._risk_check_buttons(), urgent=True, typed=("yes", "no", "skip"))
+            Say(template, buttons=self._risk_check_buttons(), urgent=True, typed=("yes", "no", "skip"))
         )
 
     def _risk_check_buttons(self) -> tuple[tuple[Choice, ...], ...]:
@@ -291,7 +301,7 @@ class Turn:
             self._crisis(Signal("confirmed"))
             return
         self.say("risk_check_no")
-        if self.person is not None and self.at == RISK_CHECK:
+        if self.person is not None and self.at in CHECKS:
             self._set_flow(replace(self.flow, step=self.flow.checked_from or str(DONE), checked_from=None))
         self.restate()
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bot.safety.detector import CATEGORIES, UNCLEAR, CrisisDetector, PatternError, Risk, Signal, normalise
+from bot.safety.detector import (
+    CATEGORIES,
+    HARM_FROM_OTHERS,
+    UNCLEAR,
+    CrisisDetector,
+    PatternError,
+    Risk,
+    Signal,
+    normalise,
+)
 from bot.safety.resources import (
     INTL,
     CrisisResources,
@@ -13,6 +22,7 @@ from bot.safety.resources import (
 
 __all__ = [
     "CATEGORIES",
+    "HARM_FROM_OTHERS",
     "INTL",
     "UNCLEAR",
     "CrisisDetector",

@@ -410,7 +410,8 @@ def _compile(source: str, macros: Mapping[str, str], where: str) -> str:
     return regex
 
 
-_NOT_SOFTENED = frozenset({"abuse", "danger_from_others"})
+HARM_FROM_OTHERS = frozenset({"abuse", "danger_from_others"})
+"""Harm done by someone else: never softened by others' words; a possible sign asks "are you safe?"."""
 _SETTLEABLE = frozenset(
     {"attempt", "active_ideation", "passive_wish", "self_harm", "burden", "trapped", "hopelessness"}
 )
@@ -761,7 +762,11 @@ class CrisisDetector:
         about_past = rules.downgrade is not None and rules.downgrade.search(padded)
         if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
             return Risk.POSSIBLE
-        if phrase.category not in _NOT_SOFTENED and rules.others is not None and rules.others.search(padded):
+        if (
+            phrase.category not in HARM_FROM_OTHERS
+            and rules.others is not None
+            and rules.others.search(padded)
+        ):
             return Risk.POSSIBLE
         if rules.fiction is not None and rules.fiction.search(padded):
             return Risk.POSSIBLE

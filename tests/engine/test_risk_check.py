@@ -7,12 +7,14 @@ import pytest
 
 from bot.domain import Outgoing
 from bot.engine import Engine
-from bot.safety import CrisisDetector, Risk
+from bot.safety import CrisisDetector, Risk, Signal
 from tests.chat import NUDGE_STEPS, Chat, go_to
 
 POSSIBLE = "honestly I'm just a burden to everyone"
+POSSIBLE_HARM = "he checks all my messages"
 CLEAR = "I want to kill myself"
 CHECK_Q = "are you having thoughts of ending your life?"
+HARM_Q = "is someone hurting you, or are you afraid for your safety?"
 CHECK_LABELS = ["Yes", "No, it's a hard day", "I'd rather not say"]
 SAFE_Q = "Are you safe right now?"
 
@@ -33,6 +35,7 @@ STATES = [
 def test_the_phrases_used_here_are_what_they_claim(detector: CrisisDetector) -> None:
     possible, clear = detector.detect(POSSIBLE), detector.detect(CLEAR)
     assert possible is not None and possible.level is Risk.POSSIBLE
+    assert detector.detect(POSSIBLE_HARM) == Signal("abuse", Risk.POSSIBLE)
     assert clear is not None and clear.level is Risk.CLEAR
 
 
@@ -59,15 +62,20 @@ def _after(chat: Chat, template: str) -> tuple[str, list[str]]:
     return text[len(opening) + 2 :], labels
 
 
+@pytest.mark.parametrize(
+    ("sign", "question"), [(POSSIBLE, CHECK_Q), (POSSIBLE_HARM, HARM_Q)], ids=["risk", "harm"]
+)
 @pytest.mark.parametrize("state", STATES)
-async def test_no_puts_the_person_back_exactly_where_they_were(engine: Engine, state: str) -> None:
+async def test_no_puts_the_person_back_exactly_where_they_were(
+    engine: Engine, state: str, sign: str, question: str
+) -> None:
     chat = Chat(engine)
     await go_to(chat, state)
     before = await _stored(engine, chat)
     asked = await _restated(chat)
 
-    replies = await chat.send(POSSIBLE)
-    assert len(replies) == 1 and CHECK_Q in chat.text
+    replies = await chat.send(sign)
+    assert len(replies) == 1 and question in chat.text
     assert chat.labels == CHECK_LABELS
     assert replies[0].urgent
     assert SAFE_Q not in chat.text  # a question, not the full crisis reply
@@ -78,12 +86,15 @@ async def test_no_puts_the_person_back_exactly_where_they_were(engine: Engine, s
     assert await _stored(engine, chat) == before
 
 
+@pytest.mark.parametrize("sign", [POSSIBLE, POSSIBLE_HARM], ids=["risk", "harm"])
 @pytest.mark.parametrize("answer", ["Yes", "I'd rather not say"])
 @pytest.mark.parametrize("state", ["not started", "ending", "reason:specialist", "done", "nudges:time"])
-async def test_yes_or_rather_not_say_gets_the_crisis_reply(engine: Engine, state: str, answer: str) -> None:
+async def test_yes_or_rather_not_say_gets_the_crisis_reply(
+    engine: Engine, state: str, answer: str, sign: str
+) -> None:
     chat = Chat(engine)
     await go_to(chat, state)
-    await chat.send(POSSIBLE)
+    await chat.send(sign)
     await chat.press(answer)
     assert SAFE_Q in chat.text and "Samaritans" in chat.text
     assert chat.labels == [
@@ -162,6 +173,26 @@ async def test_spanish_check_question(engine: Engine) -> None:
     assert "quitarte la vida" in chat.text
     await chat.press("No, es un día difícil")
     assert "días difíciles" in chat.last[0].text
+
+
+async def test_harm_from_others_asks_whether_they_are_safe_not_about_their_life(engine: Engine) -> None:
+    chat = Chat(engine)
+    await go_to(chat, "reason:ready")
+    await chat.send(POSSIBLE_HARM)
+    assert HARM_Q in chat.text and CHECK_Q not in chat.text
+    await chat.send("hmm")  # asked again: the same question
+    assert HARM_Q in chat.last[-1].text and CHECK_Q not in chat.last[-1].text
+    await chat.send(POSSIBLE)  # a newer sign of another kind: its own question
+    assert CHECK_Q in chat.last[-1].text
+    await chat.press("No, it's a hard day")
+    assert "1 of 6" in chat.last[-1].text
+
+
+async def test_spanish_harm_check_question(engine: Engine) -> None:
+    chat = Chat(engine, locale="es")
+    await go_to_es(chat)
+    await chat.send("mi pareja me revisa el celular todo el tiempo")
+    assert "tienes miedo por tu seguridad" in chat.text and "quitarte la vida" not in chat.text
 
 
 async def go_to_es(chat: Chat) -> None:

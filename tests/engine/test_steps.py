@@ -24,7 +24,7 @@ from bot.engine.steps import (
 )
 
 STORED = [
-    "new", "country", "ending", "ending_valid", "done", "paused", "crisis", "risk_check",
+    "new", "country", "ending", "ending_valid", "done", "paused", "crisis", "risk_check", "harm_check",
     "reason:ready", "suggest:practical", "confirm:rapport",
     "n:offer", "n:often", "n:quiet", "n:time:f", "n:zone:f:1800", "n:clock:d:0930",
     "n:zok:t:1800:America/Argentina/Buenos_Aires", "n:zok:w:2000:Etc/GMT-14",
