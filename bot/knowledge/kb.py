@@ -26,7 +26,9 @@ opener that breaks in at the start ("wait, what's CPT?", "espera, ¿qué es...?"
 question word follows it, and a closer, a filler that ends a sentence after a comma ("..., pe.", "..., po"),
 is dropped there, so a Peruvian "pe" is no PE. In a long message of several sentences (ASKED_MIN), the
 sentences that ask (with a question mark, else the last) are searched once more when they name therapy
-themselves, so a long story does not drown out the question at its end.
+themselves, so a long story does not drown out the question at its end. A reply reads as a question with a
+question mark, a first question word, or anywhere one of the locale's `asking_phrases`, the ways of asking
+without a question mark after venting ("..., I was wondering if CPT would suit me", "me pregunto si...").
 """
 
 from __future__ import annotations
@@ -211,6 +213,7 @@ class KnowledgeBase:
         elsewhere_words: Sequence[str] = (),
         elsewhere_unless: Sequence[str] = (),
         elsewhere_always: Sequence[str] = (),
+        asking_phrases: Sequence[str] = (),
     ) -> None:
         if not entries:
             raise KnowledgeError(f"{locale}: no entries")
@@ -221,6 +224,7 @@ class KnowledgeBase:
             raise KnowledgeError(f"{locale}: duplicate entry ids")
         self.tokenise = tokenise
         self._question_words = tuple(fold(w, squeeze=False) for w in question_words if fold(w))
+        self._asking_phrases = tuple(fold(p, squeeze=False) for p in asking_phrases if fold(p))
         # A listed word that stays several search words ("mental health", "sliding scale") counts only
         # as that run of words: "health" or "sliding" alone is no sign of therapy.
         self._domain = _phrases(domain_words, tokenise)
@@ -266,6 +270,7 @@ class KnowledgeBase:
             _strings(doc, "elsewhere_words", path),
             _strings(doc, "elsewhere_unless", path),
             _strings(doc, "elsewhere_always", path),
+            _strings(doc, "asking_phrases", path),
         )
 
     def entry(self, entry_id: str) -> Entry:
@@ -330,10 +335,14 @@ class KnowledgeBase:
         return _holds(tokens, self._context) and unseen <= UNSEEN_SHARE * len(words)
 
     def looks_like_question(self, text: str) -> bool:
-        """A question mark, or a first word such as "what", "how", "is", "can"."""
+        """A question mark, a first word such as "what", "how", "is", "can", or anywhere one of the
+        locale's `asking_phrases`, a way of asking without a question mark after venting ("..., I was
+        wondering if CPT would suit me", "me pregunto si la EMDR sirve")."""
         if any(mark in text for mark in _QUESTION_MARKS):
             return True
         folded = fold(text, squeeze=False)
+        if any(f" {p} " in f" {folded} " for p in self._asking_phrases):
+            return True
         return any(folded == w or folded.startswith(w + " ") for w in self._question_words)
 
 

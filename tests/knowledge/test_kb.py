@@ -39,6 +39,7 @@ DEV9 = _rows("questions_dev9.tsv")
 DEV10 = _rows("questions_dev10.tsv")
 DEV11 = _rows("questions_dev11.tsv")
 DEV12 = _rows("questions_dev12.tsv")
+DEV13 = _rows("questions_dev13.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -287,6 +288,31 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # dev7 en 94/96 -> 94/96, es 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96
 # -> 94/96, es 92/96 -> 92/96; dev10 en 94/96 -> 94/96, es 94/96 -> 94/96; dev11 en 94/96 -> 94/96, es
 # 94/96 -> 95/96 (29/30 off-topic); every off-topic figure unchanged.
+# questions_dev13.tsv: written blind from entry ids and one-line topics (round 13: questions wrapped in
+# feeling, the person venting first and the question implicit, indirect or hedged, often without a question
+# mark; some asked for a partner, parent or friend; off-topic lines that also vent), then tuned on
+# (development); labels reviewed, none changed.
+# Before tuning, measured on main: en 69/96 (71.9 %), 26/30 off-topic rejected; es 77/96 (80.2 %), 29/30.
+# After (a reply holding one of the locale's asking_phrases, "I was wondering if", "would it be weird to", "me
+# pregunto si", "quisiera saber", reads as a question anywhere in it; hedges that say nothing of the topic are
+# stop phrases: "no clue", "last time", "ended up", "me quedé con la duda", "en qué consiste"; "no sé si"
+# alone is no longer "how do I know if it works"; not therapy: a breakup (no "broke"), going back to college
+# or "volver a estudiar", forgetting things, a waiting room, an exam, a work presentation, a deadline; a
+# former ("old", "last") therapist is backstory, not going back; "mentioned" is hearsay, not raising a topic;
+# what a method "involves" is each method's keyword; the asker being a student ("soy estudiante") is student
+# services; a "consulta privada" is private practice, not confidentiality; phrase synonyms for picking between
+# therapies, "even counts" / "others had it worse", nothing changing, a fourth therapist, not wanting to talk
+# about it yet, feeling worse than when I started, the only one who stopped showing up, who they share my
+# stuff with, what I'm talking to, where what I've told you goes, "no sabía nada de trauma", "toda una
+# infancia", "de principio a fin", "gana muy poco", "ir preparado"; keywords): en 91/96 (94.8 %), 30/30; es
+# 92/96 (95.8 %), 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv en 189/193 -> 189/193,
+# es 115/119 -> 116/119; dev2 en 143/144 -> 143/144, es 142/144 -> 142/144; dev3 en 140/144 -> 141/144, es
+# 140/144 -> 140/144; dev4 en 143/144 -> 143/144, es 141/144 -> 141/144 (38/40 off-topic es); dev5 en 138/138
+# -> 138/138, es 135/138 -> 135/138; dev6 en 93/96 -> 93/96, es 95/96 -> 95/96; dev7 en 94/96 -> 95/96, es
+# 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96 -> 94/96, es 92/96 -> 92/96;
+# dev10 en 94/96 -> 95/96, es 94/96 -> 94/96; dev11 en 94/96 -> 94/96, es 95/96 -> 95/96 (29/30 off-topic es);
+# dev12 en 48/48 -> 48/48, es 95/96 -> 95/96; every off-topic figure unchanged.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -299,6 +325,7 @@ DEV_FLOORS = {
     "questions_dev10.tsv": {"en": (0.96, 1.0), "es": (0.97, 1.0)},
     "questions_dev11.tsv": {"en": (0.97, 1.0), "es": (0.97, 0.96)},
     "questions_dev12.tsv": {"en": (1.0, 1.0), "es": (0.98, 1.0)},
+    "questions_dev13.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -310,6 +337,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev10.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev11.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev12.tsv": {"en": (48, 15), "es": (96, 30)},
+    "questions_dev13.tsv": {"en": (96, 30), "es": (96, 30)},
 }
 
 
@@ -598,7 +626,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
     dev12 = [row for row in DEV12 if row[2] not in DEV12_SAME_AS_ENTRY]
-    # dev9, dev10 and dev11 need no such set either.
+    # dev9, dev10, dev11 and dev13 need no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
     tables = (
         QUESTIONS
@@ -616,6 +644,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
         + DEV10
         + DEV11
         + dev12
+        + DEV13
     )
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
@@ -711,6 +740,12 @@ def test_spanish_question_in_a_regional_locale_and_unknown_locale_falls_back():
         ("es", "puedo cambiar de psicóloga", True),
         ("es", "más o menos", False),
         ("es", "ya no podía pagarlo", False),
+        # A way of asking without a question mark, after venting, anywhere in it; a hedge is no question.
+        ("en", "someone mentioned DBT and I was wondering if that's for people like me", True),
+        ("en", "I can barely talk about it, would it be weird to ask for EMDR", True),
+        ("en", "not sure if it was the money", False),
+        ("es", "me recomendaron la EMDR y me pregunto si me serviría", True),
+        ("es", "no sé si fue la plata", False),
     ],
 )
 def test_looks_like_question(locale, text, expected):
@@ -762,6 +797,25 @@ def test_a_closing_filler_is_no_acronym_and_physical_trauma_care_is_elsewhere():
     assert found is not None and found.id == "medication"
     found = ask("¿la sertralina sirve para el estrés postraumático?", "es")
     assert found is not None and found.id == "medication"
+
+
+def test_venting_around_a_question():
+    # Venting that shares a word with a topic is not that topic: a breakup is no money, going back to study is
+    # not going back to therapy, forgetting is no request to forget, a waiting room is no waiting list.
+    assert ask("my girlfriend broke up with me last night and I feel like an idiot", "en") is None
+    assert ask("quiero volver a estudiar en la universidad el año que viene, será tarde", "es") is None
+    en, es = knowledge("en").tokenise, knowledge("es").tokenise
+    assert "student" not in en("thinking of going back to college")
+    assert "forget" not in en("my dad keeps forgetting things")
+    assert "waiting" not in en("sitting in a waiting room")
+    assert "confidencial" not in es("la consulta privada me sale carísima")
+    # The question inside the feeling: a former therapist is backstory, what a method involves is the method.
+    found = ask("my old therapist mentioned EMDR and I nodded along, never understood what it involves", "en")
+    assert found is not None and found.id == "emdr"
+    found = ask("I feel like the only one who stopped showing up to therapy", "en")
+    assert found is not None and found.id == "dropout_common"
+    found = ask("soy estudiante y quiero saber si en la facultad hay psicólogos gratis", "es")
+    assert found is not None and found.id == "student_services"
 
 
 def test_words_that_sit_next_to_other_topics_go_where_they_mean():
