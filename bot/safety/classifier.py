@@ -19,8 +19,8 @@ from pathlib import Path
 
 WEIGHTS = Path(__file__).parent / "model" / "weights.json"
 
-MIN_N = 3
-MAX_N = 6
+MIN_N = 4
+MAX_N = 8
 WORD_N = 2
 """Word n-grams up to this length join the character n-grams (prefixed, so the two never collide)."""
 HEAD_CHARS = 300

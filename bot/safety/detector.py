@@ -15,7 +15,9 @@ every category carries an exclude list and the tests run tables of phrases in bo
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
+import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -274,15 +276,26 @@ class Phrase:
 
 @dataclass(frozen=True)
 class _Group:
-    """All phrases of one category at one level, compiled into a single regex of named groups."""
+    """All phrases of one category at one level, compiled into a single regex, one group per phrase."""
 
     category: str
     level: Risk
     regex: re.Pattern[str]
-    phrases: tuple[Phrase, ...]
+    sources: bytes
+    """The phrases as written, one per line, zlib-compressed: only `explain` reads them."""
+    filenames: tuple[str, ...]
     exclude: re.Pattern[str] | None
     anchor: Anchor | None
     """Every phrase's anchor words; a message with none of them cannot match (None: always try)."""
+
+    def phrase(self, index: int) -> Phrase:
+        """The phrase behind the regex's group `index + 1`, as written in its file."""
+        source = zlib.decompress(self.sources).decode("utf-8").split("\n")[index]
+        return Phrase(self.category, self.level, source, self.filenames[index])
+
+
+_Hit = tuple[_Group, int, str]
+"""A match: its group, the phrase's index in it, and the words it matched."""
 
 
 class _Regex(str):
@@ -480,7 +493,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
     fiction: list[str] = []
     settled: list[str] = []
     over: list[str] = []
-    per_group: dict[tuple[str, Risk], tuple[list[str], list[Phrase]]] = {
+    per_group: dict[tuple[str, Risk], tuple[list[str], list[tuple[str, str]]]] = {
         (c, level): ([], []) for level in (Risk.CLEAR, Risk.POSSIBLE) for c in CATEGORIES
     }
     per_exclude: dict[str, list[str]] = {c: [] for c in CATEGORIES}
@@ -510,7 +523,7 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
                 regexes, phrases = per_group[(cat, level)]
                 for source in _strings(table, key, f"{name}.{cat}"):
                     regexes.append(_compile(source, macros, f"{name} [{cat}]"))
-                    phrases.append(Phrase(cat, level, " ".join(source.split()), name))
+                    phrases.append((" ".join(source.split()), name))
             per_exclude[cat] += [
                 _compile(s, macros, f"{name} [{cat}]") for s in _strings(table, "exclude", name)
             ]
@@ -524,7 +537,9 @@ def _build_rules(directory: Path, *, patterns: bool) -> _Rules:
         regex = _regex_or_error("(?<= )(?:" + "|".join(f"({r})" for r in regexes) + ")", regexes)
         anchors = [r.anchor for r in regexes if isinstance(r, _Regex)]
         anchor = None if None in anchors else frozenset().union(*anchors)  # type: ignore[arg-type]
-        groups.append(_Group(cat, level, regex, tuple(phrases), _union(per_exclude[cat]), anchor))
+        sources = zlib.compress("\n".join(source for source, _ in phrases).encode("utf-8"))
+        filenames = tuple(sys.intern(name) for _, name in phrases)
+        groups.append(_Group(cat, level, regex, sources, filenames, _union(per_exclude[cat]), anchor))
     return _Rules(
         words=words,
         typos=typos,
@@ -640,7 +655,7 @@ class CrisisDetector:
             return None
         found = self._find(squeezed, previous)
         if found is not None:
-            return Signal(found[0].category, found[2])
+            return Signal(found[0][0].category, found[1])
         if self._classifier is not None and self._classifier.score(current) >= self._classifier.threshold:
             return Signal(UNCLEAR, Risk.POSSIBLE)
         return None
@@ -668,9 +683,9 @@ class CrisisDetector:
             normalised=normalised,
             canonical=current,
             rewrites=tuple(rewrites),
-            phrase=found[0] if found else None,
-            matched=found[1] if found else "",
-            downgraded=bool(found and found[2] is not found[0].level),
+            phrase=found[0][0].phrase(found[0][1]) if found else None,
+            matched=found[0][2] if found else "",
+            downgraded=bool(found and found[1] is not found[0][0].level),
             settled=bool(current) and self._settled(squeezed),
             score=score,
             threshold=threshold,
@@ -678,7 +693,7 @@ class CrisisDetector:
             layers=layers,
         )
 
-    def _find(self, squeezed: str, previous: str) -> tuple[Phrase, str, Risk] | None:
+    def _find(self, squeezed: str, previous: str) -> tuple[_Hit, Risk] | None:
         """The match in the message, or else in the previous tail joined to it.
 
         Only matches reaching into the new message count: the tail alone was already checked
@@ -691,7 +706,7 @@ class CrisisDetector:
                 found = self._match(f"{before} {squeezed}", start=len(before) + 1)
         return found
 
-    def _match(self, squeezed: str, start: int) -> tuple[Phrase, str, Risk] | None:
+    def _match(self, squeezed: str, start: int) -> tuple[_Hit, Risk] | None:
         """The first phrase matching (most urgent category, clear before possible), its words, its level.
 
         `squeezed` is canonical text with its letter runs squeezed (see `_squeeze`), as every
@@ -703,9 +718,9 @@ class CrisisDetector:
         padded = f" {squeezed} "
         if self._rules.exclude is not None:
             padded = _blank(self._rules.exclude, padded)  # "not kidding" is no joke marker
-        return found[0], found[1], self._level(found[0], padded)
+        return found, self._level(found[0], padded)
 
-    def _matches(self, squeezed: str, start: int) -> Iterator[tuple[Phrase, str]]:
+    def _matches(self, squeezed: str, start: int) -> Iterator[_Hit]:
         """The first matching phrase of each group, most urgent first, with its words."""
         padded = f" {squeezed} "
         boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
@@ -722,7 +737,7 @@ class CrisisDetector:
                 blanked[group.category] = text
             for m in group.regex.finditer(text):
                 if m.end() > boundary:
-                    yield group.phrases[(m.lastindex or 1) - 1], m.group(0).strip()
+                    yield group, (m.lastindex or 1) - 1, m.group(0).strip()
                     break
 
     def _settled(self, squeezed: str) -> bool:
@@ -746,9 +761,9 @@ class CrisisDetector:
         if found is None:
             return False
         rest = padded[: found.start()] + "_" * (found.end() - found.start() - 1) + padded[found.end() - 1 :]
-        return all(phrase.category in _SETTLEABLE for phrase, _ in self._matches(rest.strip(), 0))
+        return all(group.category in _SETTLEABLE for group, _, _ in self._matches(rest.strip(), 0))
 
-    def _level(self, phrase: Phrase, padded: str) -> Risk:
+    def _level(self, group: _Group, padded: str) -> Risk:
         """A clear sign in a message about the past or about someone else becomes a possible one.
 
         Past markers ("years ago") count unless the message says it is happening now ("again");
@@ -757,13 +772,13 @@ class CrisisDetector:
         show") softens every sign.
         """
         rules = self._rules
-        if phrase.level is not Risk.CLEAR:
-            return phrase.level
+        if group.level is not Risk.CLEAR:
+            return group.level
         about_past = rules.downgrade is not None and rules.downgrade.search(padded)
         if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
             return Risk.POSSIBLE
         if (
-            phrase.category not in HARM_FROM_OTHERS
+            group.category not in HARM_FROM_OTHERS
             and rules.others is not None
             and rules.others.search(padded)
         ):
