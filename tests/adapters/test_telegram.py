@@ -795,6 +795,18 @@ async def test_keyboard_drops_only_the_payloads_telegram_would_refuse() -> None:
     assert keyboard(((Button("x", "é" * 40),),)) is None
 
 
+async def test_a_keyboard_is_made_once_and_a_refused_button_is_logged_every_time(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    rows = ((Button("Yes", "1|*|yes"), Button("No", "1|*|no")),)
+    assert keyboard(rows) is keyboard(((Button("Yes", "1|*|yes"), Button("No", "1|*|no")),))
+    refused = ((Button("ok", "1|*|ok"), Button("too long", "a" * 65)),)
+    first, second = keyboard(refused), keyboard(refused)
+    assert first is not None and second is not None
+    assert [[b.callback_data for b in row] for row in second.inline_keyboard] == [["1|*|ok"]]
+    assert sum("dropped a button" in r.getMessage() for r in caplog.records) == 2
+
+
 async def test_webhook_settings_are_checked_before_anything_starts() -> None:
     assert webhook_target(TelegramSettings(token="t")) is None
     ok = TelegramSettings(webhook_url="https://bot.example.org/hooks/tg", webhook_secret="a_B-9")

@@ -26,6 +26,8 @@ PUBLIC_CHAT_TYPES = frozenset({ChatType.GROUP, ChatType.SUPERGROUP, ChatType.CHA
 ALLOWED_UPDATES = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
 # Commands a group gets an answer to: a pointer to a private chat, nothing personal.
 GROUP_COMMANDS = frozenset({"start", "help"})
+MAX_KEYBOARDS = 4096  # bound on the keyboards kept for reuse (labels with values make new ones)
+_KEYBOARDS: dict[tuple[tuple[Button, ...], ...], InlineKeyboardMarkup] = {}
 
 
 def to_incoming(update: Update) -> Incoming | None:
@@ -99,16 +101,28 @@ def group_link(bot_username: str) -> str:
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup | None:
-    """An inline keyboard; a button whose payload Telegram would refuse is logged and left out."""
+    """An inline keyboard; a button whose payload Telegram would refuse is logged and left out.
+
+    PTB's markups are immutable and our buttons come from a small set (labels and payloads are ours), so
+    a keyboard whose buttons were all kept is made once and shared by every message that shows it.
+    """
+    made = _KEYBOARDS.get(rows)
+    if made is not None:
+        return made
     kept: list[list[InlineKeyboardButton]] = []
+    dropped = False
     for row in rows:
         buttons = []
         for button in row:
             size = len(button.payload.encode("utf-8"))
             if not 1 <= size <= MAX_CALLBACK_BYTES or not button.label.strip():
                 logger.error("telegram: dropped a button with a %d-byte payload (limit 64)", size)
+                dropped = True
                 continue
             buttons.append(InlineKeyboardButton(text=button.label, callback_data=button.payload))
         if buttons:
             kept.append(buttons)
-    return InlineKeyboardMarkup(kept) if kept else None
+    markup = InlineKeyboardMarkup(kept) if kept else None
+    if markup is not None and not dropped and len(_KEYBOARDS) < MAX_KEYBOARDS:
+        _KEYBOARDS[rows] = markup  # one with a dropped button is rebuilt (and logged) every time
+    return markup

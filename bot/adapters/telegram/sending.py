@@ -161,7 +161,12 @@ class TelegramSender:
         of times. Only this call is repeated, never the turn that produced it. `Superseded` when
         `interrupt` is set before the call goes out."""
         for attempt in range(1, self.max_attempts + 1):
-            await _unless(interrupt, self._pace(chat_id, per_chat, urgent))
+            if interrupt is None or self._free_now(chat_id, per_chat, urgent):
+                if interrupt is not None and interrupt.is_set():
+                    raise Superseded
+                await self._pace(chat_id, per_chat, urgent)  # takes its slots without waiting
+            else:
+                await _unless(interrupt, self._pace(chat_id, per_chat, urgent))
             if interrupt is not None and interrupt.is_set():
                 raise Superseded
             try:
@@ -210,6 +215,16 @@ class TelegramSender:
                 for limiter in pace.limiters:
                     await limiter.acquire()
         await self.overall.acquire()
+
+    def _free_now(self, chat_id: str, per_chat: bool, urgent: bool) -> bool:
+        """Whether `_pace` would take this call's slots at once: then there is no wait for an interrupt
+        to cut short, and no need for `_unless`'s two tasks (a chat without a bucket yet starts empty)."""
+        if not self.overall.has_capacity():
+            return False
+        if not per_chat or urgent:
+            return True
+        pace = self._chats.get(chat_id)
+        return pace is None or (not pace.owed and all(lim.has_capacity() for lim in pace.limiters))
 
     def _pace_for(self, chat_id: str) -> _ChatPace:
         pace = self._chats.get(chat_id)
