@@ -244,6 +244,12 @@ class Outbox:
             if self._chats.get(chat_id) is chat:
                 del self._chats[chat_id]
 
+    async def drained(self) -> None:
+        """Wait until every queue is empty: nothing waiting and nothing being sent (for benchmarks and
+        tests that count what went out). Queues filled meanwhile are waited for too."""
+        while tasks := [chat.task for chat in self._chats.values() if chat.task is not None]:
+            await asyncio.wait(tasks)
+
     async def close(self, grace: float = STOP_GRACE) -> None:
         """Let the queues drain for up to `grace` seconds, then drop what is left (counted, not sent)."""
         tasks = [chat.task for chat in self._chats.values() if chat.task is not None]

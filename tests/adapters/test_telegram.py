@@ -699,6 +699,27 @@ async def test_stopping_drains_the_queues_for_a_bounded_time_then_drops_the_rest
     assert len(tg.texts(811)) == sent < 10  # the rest was dropped, not sent after the stop
 
 
+async def test_drained_waits_for_every_queue_including_ones_filled_meanwhile() -> None:
+    outbox, sent = Outbox("telegram"), []
+
+    def job(chat: str, text: str, then: tuple[str, str] | None = None) -> Job:
+        async def run(_interrupt: asyncio.Event | None) -> Delivery:
+            await asyncio.sleep(0)
+            sent.append(text)
+            if then is not None:
+                outbox.put(then[0], [job(*then)])
+            return Delivery.SENT
+
+        return Job(run)
+
+    outbox.put("1", [job("1", "a"), job("1", "b", then=("2", "late"))])
+    outbox.put("3", [job("3", "c")])
+    await outbox.drained()
+    assert sorted(sent) == ["a", "b", "c", "late"]
+    assert outbox.busy_chats == 0
+    await outbox.drained()  # nothing queued: returns at once
+
+
 async def test_the_rest_of_a_turn_is_dropped_when_one_reply_fails(tg: FakeTelegram, real_bot: Bot) -> None:
     chat = known_chat(tg, 810)
     tg.block(810, notify=False)
