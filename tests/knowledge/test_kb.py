@@ -40,6 +40,7 @@ DEV10 = _rows("questions_dev10.tsv")
 DEV11 = _rows("questions_dev11.tsv")
 DEV12 = _rows("questions_dev12.tsv")
 DEV13 = _rows("questions_dev13.tsv")
+DEV14 = _rows("questions_dev14.tsv")
 
 
 def _score(rows: list[tuple[str, str, str]], locale: str) -> tuple[int, int, int, int]:
@@ -313,6 +314,23 @@ def test_fresh_held_out_questions(table, locale, capsys):
 # 95/96 -> 95/96; dev8 en 48/48 -> 48/48, es 142/144 -> 142/144; dev9 en 94/96 -> 94/96, es 92/96 -> 92/96;
 # dev10 en 94/96 -> 95/96, es 94/96 -> 94/96; dev11 en 94/96 -> 94/96, es 95/96 -> 95/96 (29/30 off-topic es);
 # dev12 en 48/48 -> 48/48, es 95/96 -> 95/96; every off-topic figure unchanged.
+# questions_dev14.tsv: written blind from entry ids and one-line topics (round 14: Englishes and Spanishes
+# rarely heard: Indian, Nigerian, Ghanaian, Kenyan, Filipino, Singaporean, South African, Irish, Scottish,
+# Jamaican, Australian English; Spain, Cuba, Dominican Republic, Puerto Rico, Central America, the Andes, US
+# Latino Spanish), then tuned on (development); labels reviewed, none changed.
+# Before tuning, measured on main: en 86/96 (89.6 %), 27/30 off-topic rejected; es 90/96 (93.8 %), 28/30.
+# After (a GP or doctor who "referred me on" is a referral, not a therapist ending; wanting to "end it all",
+# "kill myself", "hurt myself", "hacerme daño", "quitarme la vida" is a crisis (in Spanish its own domain
+# word, "autolesion", while therapy that "me está haciendo daño" is getting worse); "kept it quiet", "say it
+# out loud" is something unsaid; "not able to open up" is not being ready; "this chat" is the bot; "the full
+# story" is telling what happened; hearsay that says nothing of the topic is a stop phrase: "me recomendó",
+# "me la nombró", "no le pregunté", "mi mamá dice"; so is a "new job"; "puros nervios" is a question about
+# PTSD; not therapy: a cough, a chest infection, Excel and spreadsheets, high blood pressure ("presión alta"),
+# choosing a school track ("bachillerato de ciencias"); keywords): en 96/96 (100 %), 30/30; es 93/96 (96.9 %),
+# 30/30.
+# The other development tables, measured the same day, before -> after: questions.tsv and dev2 to dev13
+# unchanged except dev10 es 94/96 -> 95/96; every off-topic figure unchanged; replies.tsv and stories.tsv
+# still pass.
 DEV_FLOORS = {
     "questions_dev2.tsv": {"en": (0.97, 1.0), "es": (0.95, 1.0)},
     "questions_dev3.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
@@ -326,6 +344,7 @@ DEV_FLOORS = {
     "questions_dev11.tsv": {"en": (0.97, 1.0), "es": (0.97, 0.96)},
     "questions_dev12.tsv": {"en": (1.0, 1.0), "es": (0.98, 1.0)},
     "questions_dev13.tsv": {"en": (0.94, 1.0), "es": (0.95, 1.0)},
+    "questions_dev14.tsv": {"en": (1.0, 1.0), "es": (0.96, 1.0)},
 }
 # Rows each development table must hold per locale (on-topic, off-topic): dev6 and dev7 are smaller (96, 30),
 # and dev8 is Spanish-heavy, so its sizes differ by locale.
@@ -338,6 +357,7 @@ DEV_SIZES: dict[str, dict[str, tuple[int, int]]] = {
     "questions_dev11.tsv": {"en": (96, 30), "es": (96, 30)},
     "questions_dev12.tsv": {"en": (48, 15), "es": (96, 30)},
     "questions_dev13.tsv": {"en": (96, 30), "es": (96, 30)},
+    "questions_dev14.tsv": {"en": (96, 30), "es": (96, 30)},
 }
 
 
@@ -617,6 +637,13 @@ DEV12_SAME_AS_ENTRY = frozenset(
 )
 
 
+# dev14 likewise: two rows, written blind, came out within a word of an entry's own question (the entries'
+# questions are unchanged).
+DEV14_SAME_AS_ENTRY = frozenset(
+    {"what data do you keep about me", "¿Qué pasa en la primera sesión de terapia?"}
+)
+
+
 @pytest.mark.parametrize("locale", LOCALES)
 def test_test_questions_are_not_the_entries_own_wording(locale):
     base = knowledge(locale)
@@ -626,6 +653,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
     dev5 = [row for row in DEV5 if row[2] not in DEV5_SAME_AS_ENTRY]
     dev8 = [row for row in DEV8 if row[2] not in DEV8_SAME_AS_ENTRY]
     dev12 = [row for row in DEV12 if row[2] not in DEV12_SAME_AS_ENTRY]
+    dev14 = [row for row in DEV14 if row[2] not in DEV14_SAME_AS_ENTRY]
     # dev9, dev10, dev11 and dev13 need no such set either.
     # dev6 and dev7 need no such set: none of their rows came out within a word of an entry's own question.
     tables = (
@@ -645,6 +673,7 @@ def test_test_questions_are_not_the_entries_own_wording(locale):
         + DEV11
         + dev12
         + DEV13
+        + dev14
     )
     for loc, expected, question in tables:
         if loc == locale and expected != "-":
