@@ -274,11 +274,9 @@ class Turn:
         A possible sign of harm from others asks whether they are safe, not about ending their life.
         """
         check = HARM_CHECK if signal.category in HARM_FROM_OTHERS else RISK_CHECK
-        if self.person is not None:
-            if self.at not in CHECKS:
-                self._set_flow(replace(self.flow, step=str(check), checked_from=self.flow.step))
-            else:
-                self._set_flow(replace(self.flow, step=str(check)))  # the newer sign's question
+        if self.person is not None:  # asked again (the newer sign's question): still back to the same step
+            checked_from = self.flow.checked_from if self.at in CHECKS else self.flow.step
+            self._set_flow(replace(self.flow, step=str(check), checked_from=checked_from))
         self._ask_risk_check(check)
 
     def _ask_risk_check(self, check: Step) -> None:
