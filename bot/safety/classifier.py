@@ -24,7 +24,10 @@ MAX_N = 8
 WORD_N = 2
 """Word n-grams up to this length join the character n-grams (prefixed, so the two never collide)."""
 HEAD_CHARS = 300
-"""Very long text is scored on its first and last HEAD_CHARS characters, so the cost is bounded."""
+"""Text longer than 2 * HEAD_CHARS is scored in windows of that width, HEAD_CHARS apart, and the
+highest score counts: a sign buried in the middle of a long story is read at message size."""
+MAX_CHARS = 4_096
+"""Only the first MAX_CHARS characters are scored (Telegram's message limit), so the cost is bounded."""
 MIN_GRAMS = 100
 """Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
 MIN_WORDS = 5
@@ -42,20 +45,31 @@ def ngrams(
     canonical_text: str,
     min_n: int = MIN_N,
     max_n: int = MAX_N,
-    head: int = HEAD_CHARS,
     word_n: int = WORD_N,
 ) -> set[str]:
     """The distinct character n-grams of `" " + text + " "` and word n-grams of its words, each
-    word n-gram prefixed with its length ("1|die", "2|want die"); head and tail only of long text."""
+    word n-gram prefixed with its length ("1|die", "2|want die")."""
     text = canonical_text
-    if len(text) > 2 * head:
-        text = f"{text[:head]} {text[-head:]}"
     padded = f" {text} "
     grams = {padded[i : i + n] for n in range(min_n, max_n + 1) for i in range(len(padded) - n + 1)}
     words = text.split()
     for n in range(1, word_n + 1):
         grams.update(f"{n}|{' '.join(words[i : i + n])}" for i in range(len(words) - n + 1))
     return grams
+
+
+def windows(canonical_text: str, step: int = HEAD_CHARS) -> list[str]:
+    """The text itself when it is at most 2 * step long; otherwise overlapping windows of that
+    width starting every `step` characters (moved to the next word start) up to MAX_CHARS."""
+    text = canonical_text[:MAX_CHARS]
+    width = 2 * step
+    if len(text) <= width:
+        return [text]
+    starts = {0}
+    for at in range(step, len(text) - step, step):
+        space = text.find(" ", at)
+        starts.add(space + 1 if 0 <= space < at + step else at)
+    return [text[start : start + width] for start in sorted(starts)]
 
 
 @dataclass(frozen=True)
@@ -94,10 +108,14 @@ class Classifier:
         )
 
     def score(self, canonical_text: str) -> float:
-        """Crisis probability, 0..1, of the detector's canonical text (0 below min_words)."""
+        """Crisis probability, 0..1, of the detector's canonical text (0 below min_words); the
+        highest window's when the text is long."""
         if len(canonical_text.split(maxsplit=self.min_words)) < self.min_words:
             return 0.0
-        grams = ngrams(canonical_text, self.min_n, self.max_n, self.head, self.word_n)
+        return max(self._score_window(window) for window in windows(canonical_text, self.head))
+
+    def _score_window(self, text: str) -> float:
+        grams = ngrams(text, self.min_n, self.max_n, self.word_n)
         weights, mask, crc32 = self.weights, len(self.weights) - 1, zlib.crc32
         total = sum(weights[crc32(g.encode("utf-8")) & mask] for g in grams)
         z = self.bias + total / math.sqrt(max(len(grams), self.min_grams))

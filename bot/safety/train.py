@@ -61,7 +61,7 @@ def tables_digest(directory: Path = TABLES_DIR) -> str:
 
 
 def _analyse(text: str) -> list[str]:
-    return sorted(ngrams(text, MIN_N, MAX_N, HEAD_CHARS, WORD_N))
+    return sorted(ngrams(text, MIN_N, MAX_N, WORD_N))
 
 
 def _features(texts: Sequence[str]) -> sparse.csr_matrix:

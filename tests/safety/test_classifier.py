@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from bot.safety import CrisisDetector, Risk, Signal, normalise
-from bot.safety.classifier import WEIGHTS, Classifier, ngrams
+from bot.safety.classifier import HEAD_CHARS, MAX_CHARS, WEIGHTS, Classifier, windows
 from bot.safety.detector import UNCLEAR
 from bot.safety.train import tables_digest
 
@@ -47,8 +47,19 @@ def test_short_messages_are_left_to_the_patterns(classifier: Classifier, text: s
     assert classifier.score(normalise(text)) == 0.0
 
 
-def test_long_text_is_bounded() -> None:
-    assert ngrams("x " * 5_000) == ngrams("x " * 400)
+def test_long_text_is_read_in_bounded_windows() -> None:
+    text = "word " * 2_000
+    parts = windows(text)
+    assert all(len(part) <= 2 * HEAD_CHARS for part in parts)
+    assert sum(map(len, parts)) <= 2 * MAX_CHARS
+    assert windows("short text") == ["short text"]
+
+
+def test_a_sign_buried_in_a_long_story_is_scored(classifier: Classifier) -> None:
+    story = "we went to the market and then we cooked dinner with my cousins. " * 12
+    sign = "i have been saving up my pills and i am going to take them all this weekend. "
+    buried = normalise(story + sign + story)
+    assert classifier.score(buried) >= classifier.threshold > classifier.score(normalise(story * 2))
 
 
 @pytest.mark.parametrize(
