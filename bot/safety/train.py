@@ -61,6 +61,8 @@ def tables_digest(directory: Path = TABLES_DIR) -> str:
 
 
 def _analyse(text: str) -> list[str]:
+    """A training row's n-grams, whole: the rows are message-sized (none is longer than one of the
+    scorer's windows, 2 * HEAD_CHARS), so this is what `Classifier.score` reads for them."""
     return sorted(ngrams(text, MIN_N, MAX_N, WORD_N))
 
 
