@@ -17,17 +17,14 @@ from array import array
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.safety.normalise import MAX_WINDOWS, WINDOW_STEP, windows
+
 WEIGHTS = Path(__file__).parent / "model" / "weights.json"
 
 MIN_N = 4
 MAX_N = 8
 WORD_N = 2
 """Word n-grams up to this length join the character n-grams (prefixed, so the two never collide)."""
-HEAD_CHARS = 300
-"""Text longer than 2 * HEAD_CHARS is scored in windows of that width, HEAD_CHARS apart, and the
-highest score counts: a sign buried in the middle of a long story is read at message size."""
-MAX_CHARS = 4_096
-"""Only the first MAX_CHARS characters are scored (Telegram's message limit), so the cost is bounded."""
 MIN_GRAMS = 100
 """Features are scaled by 1/sqrt(max(n-grams, MIN_GRAMS)), so short text is not over-weighted."""
 MIN_WORDS = 5
@@ -58,20 +55,6 @@ def ngrams(
     return grams
 
 
-def windows(canonical_text: str, step: int = HEAD_CHARS) -> list[str]:
-    """The text itself when it is at most 2 * step long; otherwise overlapping windows of that
-    width starting every `step` characters (moved to the next word start) up to MAX_CHARS."""
-    text = canonical_text[:MAX_CHARS]
-    width = 2 * step
-    if len(text) <= width:
-        return [text]
-    starts = {0}
-    for at in range(step, len(text) - step, step):
-        space = text.find(" ", at)
-        starts.add(space + 1 if 0 <= space < at + step else at)
-    return [text[start : start + width] for start in sorted(starts)]
-
-
 @dataclass(frozen=True)
 class Classifier:
     """Logistic regression over hashed binary n-gram features, scaled by 1/sqrt(max(n-grams, MIN_GRAMS))."""
@@ -82,7 +65,7 @@ class Classifier:
     min_n: int = MIN_N
     max_n: int = MAX_N
     word_n: int = WORD_N
-    head: int = HEAD_CHARS
+    head: int = WINDOW_STEP
     min_grams: int = MIN_GRAMS
     min_words: int = MIN_WORDS
 
@@ -109,12 +92,14 @@ class Classifier:
 
     def score(self, canonical_text: str) -> float:
         """Crisis probability, 0..1, of the detector's canonical text (0 below min_words); the
-        highest window's when the text is long."""
+        highest window's when the text is long (the first MAX_WINDOWS windows)."""
         if len(canonical_text.split(maxsplit=self.min_words)) < self.min_words:
             return 0.0
-        return max(self._score_window(window) for window in windows(canonical_text, self.head))
+        parts = windows(canonical_text, self.head)[:MAX_WINDOWS]
+        return max(self.score_window(window) for window in parts)
 
-    def _score_window(self, text: str) -> float:
+    def score_window(self, text: str) -> float:
+        """Crisis probability of one window of canonical text (no length rules)."""
         grams = ngrams(text, self.min_n, self.max_n, self.word_n)
         weights, mask, crc32 = self.weights, len(self.weights) - 1, zlib.crc32
         total = sum(weights[crc32(g.encode("utf-8")) & mask] for g in grams)

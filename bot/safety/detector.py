@@ -24,7 +24,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from bot.safety.normalise import _normalise, normalise
+from bot.safety.normalise import MAX_WINDOWS, _normalise, normalise, windows
 
 CATEGORIES: tuple[str, ...] = (
     "attempt",
@@ -586,6 +586,17 @@ class Explanation:
     layers: tuple[str, ...] = field(default=())
 
 
+@dataclass(frozen=True)
+class _Reading:
+    """What both layers made of one message: the signal, the phrase behind it, whether a window
+    told of a crisis that is over, and the classifier's score when it was consulted."""
+
+    signal: Signal | None = None
+    found: tuple[_Hit, Risk] | None = None
+    settled: bool = False
+    score: float | None = None
+
+
 # --- the detector ---------------------------------------------------------------------------
 
 
@@ -646,19 +657,40 @@ class CrisisDetector:
 
     def detect(self, text: str, previous: str = "") -> Signal | None:
         """The most urgent signal in the message, or in the previous tail joined to it."""
-        normalised = normalise(text)
-        if not normalised:
-            return None
-        current = self._rewrite(normalised)
-        squeezed = _squeeze(current)
-        if self._settled(squeezed):
-            return None
-        found = self._find(squeezed, previous)
-        if found is not None:
-            return Signal(found[0][0].category, found[1])
-        if self._classifier is not None and self._classifier.score(current) >= self._classifier.threshold:
-            return Signal(UNCLEAR, Risk.POSSIBLE)
-        return None
+        return self._read(self._rewrite(normalise(text)), previous).signal
+
+    def _read(self, current: str, previous: str) -> _Reading:
+        """Both layers over canonical text. A long text is read in windows (`windows`): a window
+        that tells of a crisis as over settles only itself, and "again" cancels a past marker
+        only near the sign, so one part of a story does not decide for another; the most urgent
+        window counts."""
+        if not current:
+            return _Reading()
+        best: tuple[_Hit, Risk] | None = None
+        open_parts: list[str] = []
+        settled = False
+        parts = windows(current)
+        story = _squeeze(current) if len(parts) > 1 else ""
+        for index, part in enumerate(parts):
+            squeezed = _squeeze(part)
+            if self._settled(squeezed):
+                settled = True
+                continue
+            open_parts.append(part)
+            found = self._find(squeezed, previous if index == 0 else "", story)
+            if found is not None and (best is None or self._urgency(found) > self._urgency(best)):
+                best = found
+        if best is not None:
+            return _Reading(Signal(best[0][0].category, best[1]), best, settled)
+        if self._classifier is None or not open_parts:
+            return _Reading(settled=settled)
+        score = max(self._classifier.score(part) for part in open_parts[:MAX_WINDOWS])
+        signal = Signal(UNCLEAR, Risk.POSSIBLE) if score >= self._classifier.threshold else None
+        return _Reading(signal, None, settled, score)
+
+    def _urgency(self, found: tuple[_Hit, Risk]) -> tuple[bool, int]:
+        """A clear sign before a possible one, then the more urgent group (the groups' order)."""
+        return found[1] is Risk.CLEAR, -self._rules.groups.index(found[0][0])
 
     def explain(self, text: str, previous: str = "") -> Explanation:
         """What detect() does with this text, step by step (same decision, more detail)."""
@@ -671,13 +703,16 @@ class CrisisDetector:
             elif (fixed := fix(w)) is not None:
                 rewrites.append(Rewrite(w, fixed, "typo"))
         current = self._rewrite(normalised)
+        reading = self._read(current, previous)
         squeezed = _squeeze(current)
-        found = self._find(squeezed, previous) if current else None
-        score = threshold = None
+        # Beyond the decision: the phrase a settled story matched, and the score beside a phrase.
+        found = reading.found or (self._find(squeezed, previous) if current else None)
+        score = reading.score
+        threshold = None
         if self._classifier is not None and current:
-            score = self._classifier.score(current)
+            if score is None:
+                score = self._classifier.score(current)
             threshold = self._classifier.threshold
-        signal = self.detect(text, previous)
         layers = ("patterns",) * bool(self._rules.groups) + ("classifier",) * (self._classifier is not None)
         return Explanation(
             normalised=normalised,
@@ -686,27 +721,28 @@ class CrisisDetector:
             phrase=found[0][0].phrase(found[0][1]) if found else None,
             matched=found[0][2] if found else "",
             downgraded=bool(found and found[1] is not found[0][0].level),
-            settled=bool(current) and self._settled(squeezed),
+            settled=reading.settled,
             score=score,
             threshold=threshold,
-            signal=signal,
+            signal=reading.signal,
             layers=layers,
         )
 
-    def _find(self, squeezed: str, previous: str) -> tuple[_Hit, Risk] | None:
+    def _find(self, squeezed: str, previous: str, story: str = "") -> tuple[_Hit, Risk] | None:
         """The match in the message, or else in the previous tail joined to it.
 
         Only matches reaching into the new message count: the tail alone was already checked
-        last turn and must not raise the alarm twice.
+        last turn and must not raise the alarm twice. `story` is the whole squeezed message
+        when `squeezed` is one window of it.
         """
-        found = self._match(squeezed, start=0)
+        found = self._match(squeezed, 0, story)
         if found is None and previous:
             before = _squeeze(self.canonical(previous))
             if before:
-                found = self._match(f"{before} {squeezed}", start=len(before) + 1)
+                found = self._match(f"{before} {squeezed}", len(before) + 1, story)
         return found
 
-    def _match(self, squeezed: str, start: int) -> tuple[_Hit, Risk] | None:
+    def _match(self, squeezed: str, start: int, story: str = "") -> tuple[_Hit, Risk] | None:
         """The first phrase matching (most urgent category, clear before possible), its words, its level.
 
         `squeezed` is canonical text with its letter runs squeezed (see `_squeeze`), as every
@@ -715,17 +751,20 @@ class CrisisDetector:
         found = next(self._matches(squeezed, start), None)
         if found is None:
             return None
+        near = self._padded(squeezed)
+        return found, self._level(found[0], near, self._padded(story) if story else near)
+
+    def _padded(self, squeezed: str) -> str:
+        """Squeezed text between spaces, idioms blanked ("not kidding" is no joke marker)."""
         padded = f" {squeezed} "
         if self._rules.exclude is not None:
-            padded = _blank(self._rules.exclude, padded)  # "not kidding" is no joke marker
-        return found, self._level(found[0], padded)
+            padded = _blank(self._rules.exclude, padded)
+        return padded
 
     def _matches(self, squeezed: str, start: int) -> Iterator[_Hit]:
         """The first matching phrase of each group, most urgent first, with its words."""
-        padded = f" {squeezed} "
+        padded = self._padded(squeezed)
         boundary = start + 1  # offset of the new message inside `padded`; blanking keeps offsets
-        if self._rules.exclude is not None:
-            padded = _blank(self._rules.exclude, padded)
         blanked: dict[str, str] = {}
         present = _anchor_keys(padded)
         for group in self._rules.groups:
@@ -745,9 +784,10 @@ class CrisisDetector:
 
         It needs words saying it is over ([downgrade] `over`: "that passed"), or saying they are
         safe now (`settled`) beside a past marker; nothing showing it is happening again (the
-        `exclude` list); and only signs that can be past: a method, a plan, preparation or harm
-        from others keep their answer. Then neither layer answers: asking "are you having
-        thoughts of ending your life?" of someone telling how they recovered is not care.
+        `exclude` list); no sign told after those words; and only signs that can be past: a
+        method, a plan, preparation or harm from others keep their answer. Then neither layer
+        answers: asking "are you having thoughts of ending your life?" of someone telling how
+        they recovered is not care.
         """
         rules = self._rules
         padded = f" {squeezed} "
@@ -760,30 +800,29 @@ class CrisisDetector:
                 found = now
         if found is None:
             return False
+        if next(self._matches(padded[found.end() - 1 :].strip(), 0), None) is not None:
+            return False  # a sign told after "I'm doing well now" is not over
         rest = padded[: found.start()] + "_" * (found.end() - found.start() - 1) + padded[found.end() - 1 :]
         return all(group.category in _SETTLEABLE for group, _, _ in self._matches(rest.strip(), 0))
 
-    def _level(self, group: _Group, padded: str) -> Risk:
+    def _level(self, group: _Group, near: str, story: str) -> Risk:
         """A clear sign in a message about the past or about someone else becomes a possible one.
 
-        Past markers ("years ago") count unless the message says it is happening now ("again");
+        Past markers ("years ago") anywhere in the message (`story`) count unless the words
+        near the sign (`near`, its window of a long message) say it is happening now ("again");
         someone else's words ("my friend said") never soften abuse or danger from others, where
         the other person is the one doing harm; a story plainly told as fiction ("the plot of this
-        show") softens every sign.
+        show") softens every sign. Softening only ever turns the crisis reply into the question.
         """
         rules = self._rules
         if group.level is not Risk.CLEAR:
             return group.level
-        about_past = rules.downgrade is not None and rules.downgrade.search(padded)
-        if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(padded)):
+        about_past = rules.downgrade is not None and rules.downgrade.search(story)
+        if about_past and (rules.downgrade_cancel is None or not rules.downgrade_cancel.search(near)):
             return Risk.POSSIBLE
-        if (
-            group.category not in HARM_FROM_OTHERS
-            and rules.others is not None
-            and rules.others.search(padded)
-        ):
+        if group.category not in HARM_FROM_OTHERS and rules.others is not None and rules.others.search(story):
             return Risk.POSSIBLE
-        if rules.fiction is not None and rules.fiction.search(padded):
+        if rules.fiction is not None and rules.fiction.search(story):
             return Risk.POSSIBLE
         return Risk.CLEAR
 

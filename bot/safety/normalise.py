@@ -27,6 +27,13 @@ _REPEATS = re.compile(r"([^\W\d_])\1{2,}")
 _NUMBER = re.compile(r"(\d+)(st|nd|rd|th|am|pm|mg|kg|km|ml|g|h|hr|hrs|min|mins|x|k|yo|s)")
 _ORDINAL = {"1": "st", "2": "nd", "3": "rd"}
 
+WINDOW_STEP = 300
+"""Text longer than 2 * WINDOW_STEP is read in windows of that width, WINDOW_STEP apart: a sign
+buried in a long story is read at message size, beside the words around it, not the whole story's."""
+MAX_WINDOWS = 13
+"""The classifier scores at most this many windows (about 4,200 characters, a Telegram message),
+so its cost has a bound; the patterns read every window."""
+
 
 def normalise(text: str) -> str:
     """Fold the many ways a phrase can be typed into one spelling before matching.
@@ -62,3 +69,16 @@ def _is_number(chunk: str) -> bool:
         return True
     expected = "th" if digits[-2:-1] == "1" else _ORDINAL.get(digits[-1], "th")
     return suffix == expected
+
+
+def windows(text: str, step: int = WINDOW_STEP) -> list[str]:
+    """The text itself when it is at most 2 * step long; otherwise overlapping windows of that
+    width starting every `step` characters (moved to the next word start)."""
+    width = 2 * step
+    if len(text) <= width:
+        return [text]
+    starts = {0}
+    for at in range(step, len(text) - step, step):
+        space = text.find(" ", at)
+        starts.add(space + 1 if 0 <= space < at + step else at)
+    return [text[start : start + width] for start in sorted(starts)]

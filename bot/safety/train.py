@@ -25,7 +25,6 @@ from sklearn.model_selection import StratifiedKFold
 
 from bot.safety.classifier import (
     BUCKETS,
-    HEAD_CHARS,
     MAX_N,
     MIN_GRAMS,
     MIN_N,
@@ -38,6 +37,7 @@ from bot.safety.classifier import (
 )
 from bot.safety.detector import CrisisDetector
 from bot.safety.evaluate import Row, load_table
+from bot.safety.normalise import MAX_WINDOWS, WINDOW_STEP, windows
 
 TABLES_DIR = Path(__file__).resolve().parents[2] / "tests" / "safety" / "tables"
 TRAINING_TABLES = ("dev.tsv", "legacy.tsv", "minor.tsv")
@@ -61,8 +61,7 @@ def tables_digest(directory: Path = TABLES_DIR) -> str:
 
 
 def _analyse(text: str) -> list[str]:
-    """A training row's n-grams, whole: the rows are message-sized (none is longer than one of the
-    scorer's windows, 2 * HEAD_CHARS), so this is what `Classifier.score` reads for them."""
+    """A training example's n-grams: what `Classifier.score` reads for one window of text."""
     return sorted(ngrams(text, MIN_N, MAX_N, WORD_N))
 
 
@@ -81,13 +80,38 @@ def _features(texts: Sequence[str]) -> sparse.csr_matrix:
     return sparse.csr_matrix((values, (rows, cols)), shape=(len(texts), BUCKETS))  # duplicates add up
 
 
-def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[dict[str, float], float]:
-    """Weights per bucket (pruned, keyed by the bucket number) and bias, trained on canonical texts."""
+def _fit_examples(texts: Sequence[str], labels: np.ndarray) -> tuple[dict[str, float], float]:
+    """Weights per bucket (pruned, keyed by the bucket number) and bias for these examples."""
     model = LogisticRegression(C=C, class_weight="balanced", solver="liblinear", random_state=SEED)
     model.fit(_features(texts), labels)
     coef = model.coef_[0]
     weights = {str(i): round(float(coef[i]), 4) for i in range(BUCKETS) if abs(coef[i]) >= PRUNE}
     return weights, round(float(model.intercept_[0]), 4)
+
+
+def _fit(texts: Sequence[str], labels: np.ndarray) -> tuple[dict[str, float], float]:
+    """Train on canonical texts read the way the scorer reads them: a long text is its windows.
+
+    Every window of a long safe text is a safe example (the scorer takes the highest window, so
+    each must stay low). A long crisis text holds its sign in some window only: it contributes its
+    highest-scoring window under a first model trained without long crisis texts.
+    """
+    examples: list[str] = []
+    targets: list[int] = []
+    long_crisis: list[list[str]] = []
+    for text, label in zip(texts, labels, strict=True):
+        parts = windows(text)[:MAX_WINDOWS]
+        if len(parts) > 1 and label == 1:
+            long_crisis.append(parts)
+        else:
+            examples += parts
+            targets += [int(label)] * len(parts)
+    if not long_crisis:
+        return _fit_examples(examples, np.array(targets))
+    first = _model(*_fit_examples(examples, np.array(targets)))
+    examples += [max(parts, key=first.score_window) for parts in long_crisis]
+    targets += [1] * len(long_crisis)
+    return _fit_examples(examples, np.array(targets))
 
 
 def _model(weights: dict[str, float], bias: float) -> Classifier:
@@ -167,7 +191,7 @@ def main(argv: Sequence[str] = ()) -> int:
             "min_n": MIN_N,
             "max_n": MAX_N,
             "word_n": WORD_N,
-            "head": HEAD_CHARS,
+            "head": WINDOW_STEP,
             "min_grams": MIN_GRAMS,
             "min_words": MIN_WORDS,
         },
