@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from bot.safety import CrisisDetector, Risk, Signal, normalise
-from bot.safety.classifier import HEAD_CHARS, MAX_CHARS, WEIGHTS, Classifier, windows
+from bot.safety.classifier import WEIGHTS, Classifier
 from bot.safety.detector import UNCLEAR
+from bot.safety.normalise import WINDOW_STEP, windows
 from bot.safety.train import tables_digest
 
 TABLES = Path(__file__).parent / "tables"
@@ -47,11 +48,12 @@ def test_short_messages_are_left_to_the_patterns(classifier: Classifier, text: s
     assert classifier.score(normalise(text)) == 0.0
 
 
-def test_long_text_is_read_in_bounded_windows() -> None:
+def test_long_text_is_read_in_overlapping_windows() -> None:
     text = "word " * 2_000
     parts = windows(text)
-    assert all(len(part) <= 2 * HEAD_CHARS for part in parts)
-    assert sum(map(len, parts)) <= 2 * MAX_CHARS
+    assert all(len(part) <= 2 * WINDOW_STEP for part in parts)
+    assert text.endswith(parts[-1])  # nothing at the end is left unread
+    assert len(parts) >= len(text) // WINDOW_STEP - 1
     assert windows("short text") == ["short text"]
 
 
