@@ -670,7 +670,7 @@ class CrisisDetector:
         open_parts: list[str] = []
         settled = False
         parts = windows(current)
-        story = _squeeze(current) if len(parts) > 1 else ""
+        story = self._padded(_squeeze(current)) if len(parts) > 1 else ""  # once per message
         for index, part in enumerate(parts):
             squeezed = _squeeze(part)
             if self._settled(squeezed):
@@ -732,8 +732,8 @@ class CrisisDetector:
         """The match in the message, or else in the previous tail joined to it.
 
         Only matches reaching into the new message count: the tail alone was already checked
-        last turn and must not raise the alarm twice. `story` is the whole squeezed message
-        when `squeezed` is one window of it.
+        last turn and must not raise the alarm twice. `story` is the whole message as `_padded`
+        makes it, when `squeezed` is one window of it.
         """
         found = self._match(squeezed, 0, story)
         if found is None and previous:
@@ -752,7 +752,7 @@ class CrisisDetector:
         if found is None:
             return None
         near = self._padded(squeezed)
-        return found, self._level(found[0], near, self._padded(story) if story else near)
+        return found, self._level(found[0], near, story or near)
 
     def _padded(self, squeezed: str) -> str:
         """Squeezed text between spaces, idioms blanked ("not kidding" is no joke marker)."""

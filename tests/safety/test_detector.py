@@ -238,6 +238,28 @@ def test_a_past_crisis_still_counts_when_it_is_not_over(
     assert not detector.explain(text).settled
 
 
+_FILLER = " ".join(
+    ["We spent the weekend fixing the fence and painting the kitchen, and the dog chased a squirrel."] * 9
+)
+
+
+def test_a_long_story_told_as_over_in_one_part_does_not_settle_a_sign_in_another(
+    detector: CrisisDetector,
+) -> None:
+    sign = "Lately I have been cutting myself every night and nobody knows."
+    over = "Years ago therapy helped and I'm doing well now."
+    assert detector.detect(f"{sign} {over}") is None  # one message-sized story: told as over
+    signal = detector.detect(f"{sign} {_FILLER} {over}")
+    assert signal is not None and signal.category == "self_harm"
+
+
+def test_again_far_from_the_sign_does_not_undo_a_past_marker(detector: CrisisDetector) -> None:
+    past = "When I was 15 I tried to kill myself."
+    again = "We moved house again last spring."
+    assert detector.detect(f"{past} {again}") == Signal("attempt", Risk.CLEAR)  # near: it counts
+    assert detector.detect(f"{past} {_FILLER} {again}") == Signal("attempt", Risk.POSSIBLE)
+
+
 # --- normalise --------------------------------------------------------------------------------
 
 
